@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ConfigError, type Role } from './config/index.js';
+import { AppError } from './errors/app-error.js';
+import { type RoleContext, createRoleContext } from './runtime.js';
+import { VERSION } from './version.js';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage, 3 not implemented yet. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, notImplemented: 3 } as const;
+
+type RoleStarter = (ctx: RoleContext) => Promise<void>;
+
+// Each role's module is imported lazily so `guildhall sim` does not load koa, SQLite, etc.
+const starters: Record<Role, () => Promise<RoleStarter>> = {
+  all: async () => (await import('./roles/all.js')).startAll,
+  api: async () => (await import('./api/role.js')).startApi,
+  shard: async () => notImplemented('shard', 'the shard runtime (issue: shard runtime)'),
+  controller: async () => notImplemented('controller', 'the controller (issue: controller)'),
+  sim: async () => notImplemented('sim', 'the Discord simulator (issue: Discord simulator)'),
+};
+
+function notImplemented(role: string, what: string): never {
+  throw new NotImplementedError(`guildhall ${role}: not implemented yet — ${what} has not landed.`);
+}
+
+class NotImplementedError extends Error {}
+
+async function runRole(role: Role): Promise<void> {
+  const ctx = createRoleContext(role, process.env);
+  ctx.lifecycle.installSignalHandlers();
+  const start = await starters[role]();
+  await start(ctx);
+}
+
+async function runOnce(role: Role, fn: (ctx: RoleContext) => Promise<void>): Promise<void> {
+  const ctx = createRoleContext(role, process.env);
+  await fn(ctx);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('guildhall')
+    .description('Kubernetes-native, sharded Discord community platform.')
+    .version(VERSION)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nConfiguration comes from environment variables; see the README table.\nExit codes: 0 ok, 1 failure, 2 bad configuration/usage, 3 not implemented yet.',
+    );
+
+  program
+    .command('all')
+    .description('Embedded default: simulator + api + shard + controller in one process (npm start).')
+    .action(() => runRole('all'));
+  program
+    .command('api')
+    .description('The single SQLite writer and admin REST API.')
+    .action(() => runRole('api'));
+  program
+    .command('shard')
+    .description('Leases shards, connects them to the gateway and runs the cogs.')
+    .action(() => runRole('shard'));
+  program
+    .command('controller')
+    .description('Publishes the shard plan and scales the shard StatefulSet.')
+    .action(() => runRole('controller'));
+  program
+    .command('sim')
+    .description('Discord simulator (gateway v10, REST v10, OAuth2) for demos, tests and benchmarks.')
+    .action(() => runRole('sim'));
+  program
+    .command('migrate')
+    .description('Apply pending SQLite migrations and exit.')
+    .action(() =>
+      runOnce('api', async (ctx) => {
+        const { migrateCommand } = await import('./storage/cli.js');
+        await migrateCommand(ctx);
+      }),
+    );
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof NotImplementedError) {
+    process.stderr.write(`${err.message}\n`);
+    return EXIT.notImplemented;
+  }
+  if (err instanceof AppError) {
+    process.stderr.write(`guildhall: ${err.message} [${err.code}]\n`);
+    return EXIT.failure;
+  }
+  process.stderr.write(`guildhall: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT.failure;
+}
+
+await main(process.argv);

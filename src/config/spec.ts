@@ -1,0 +1,216 @@
+import { z } from 'zod';
+
+/** The roles the `guildhall` CLI can run. */
+export const ROLES = ['all', 'shard', 'api', 'controller', 'sim'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * One environment variable: its name, zod schema (with the default for the embedded mode), a one-line
+ * description for the README table, whether it is a secret (never logged or echoed back), and the roles
+ * that cannot start without it.
+ *
+ * @example
+ * const port = envVar('API_PORT', z.coerce.number().int().min(1).max(65535).default(8080), 'API port');
+ */
+export interface EnvVar<T> {
+  readonly env: string;
+  readonly schema: z.ZodType<T>;
+  readonly doc: string;
+  readonly secret: boolean;
+  readonly requiredFor: readonly Role[];
+}
+
+/** Declares an environment variable; see {@link EnvVar}. */
+export function envVar<S extends z.ZodType>(
+  env: string,
+  schema: S,
+  doc: string,
+  opts: { secret?: boolean; requiredFor?: readonly Role[] } = {},
+): EnvVar<z.output<S>> {
+  return {
+    env,
+    schema: schema as unknown as z.ZodType<z.output<S>>,
+    doc,
+    secret: opts.secret ?? false,
+    requiredFor: opts.requiredFor ?? [],
+  };
+}
+
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+const host = (def: string) => z.string().min(1).default(def);
+const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    );
+const snowflakeList = () =>
+  list().pipe(z.array(z.string().regex(/^\d{17,20}$/, 'each entry must be a Discord snowflake (17–20 digits)')));
+const optionalString = () => z.string().min(1).optional();
+const optionalUrl = () => z.url().optional();
+
+/**
+ * The whole configuration surface, one section per concern. The README's configuration table is generated
+ * from this object (`npm run docs:config`), and a test checks that the two agree.
+ */
+export const spec = {
+  log: {
+    level: envVar(
+      'LOG_LEVEL',
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      'Minimum log level (pino).',
+    ),
+  },
+  storage: {
+    dataDir: envVar('DATA_DIR', z.string().min(1).default('./data'), 'Directory for the SQLite database.'),
+    databaseFile: envVar(
+      'DATABASE_FILE',
+      z.string().min(1).default('guildhall.sqlite'),
+      'SQLite file name inside DATA_DIR (or an absolute path). Only the api role opens it.',
+    ),
+    retentionMonths: envVar(
+      'EVENT_RETENTION_MONTHS',
+      z.coerce.number().int().min(1).max(120).default(13),
+      'Whole months of raw activity events to keep; older month partitions are dropped (rollups stay).',
+    ),
+    busyTimeoutMs: envVar(
+      'SQLITE_BUSY_TIMEOUT_MS',
+      z.coerce.number().int().min(0).default(5000),
+      'SQLite busy timeout in milliseconds.',
+    ),
+  },
+  redis: {
+    url: envVar(
+      'REDIS_URL',
+      optionalUrl(),
+      'Redis URL for coordination, cache and event log. Unset: in-memory coordination (only valid for role `all`).',
+      { secret: true, requiredFor: ['shard', 'controller'] },
+    ),
+    keyPrefix: envVar('REDIS_KEY_PREFIX', z.string().default('guildhall:'), 'Prefix for every Redis key.'),
+  },
+  discord: {
+    token: envVar(
+      'DISCORD_TOKEN',
+      optionalString(),
+      'Bot token. Unset in role `all`: the built-in Discord simulator is started and used.',
+      { secret: true, requiredFor: ['shard', 'controller'] },
+    ),
+    applicationId: envVar(
+      'DISCORD_APPLICATION_ID',
+      z
+        .string()
+        .regex(/^\d{17,20}$/, 'a Discord snowflake (17–20 digits)')
+        .optional(),
+      'Application (client) id.',
+    ),
+    clientSecret: envVar('DISCORD_CLIENT_SECRET', optionalString(), 'OAuth2 client secret (admin login).', {
+      secret: true,
+    }),
+    apiUrl: envVar(
+      'DISCORD_API_URL',
+      z.url().default('https://discord.com/api'),
+      'Discord REST base URL (point it at the simulator in tests).',
+    ),
+    intents: envVar(
+      'DISCORD_INTENTS',
+      z.coerce.number().int().min(0).default(3276799),
+      'Gateway intents bit field.',
+    ),
+  },
+  api: {
+    host: envVar('API_HOST', host('127.0.0.1'), 'Address the api role listens on.'),
+    port: envVar('API_PORT', port(8080), 'Port of the admin REST API, /internal/v1, /metrics, /healthz.'),
+    publicUrl: envVar('API_PUBLIC_URL', optionalUrl(), 'Externally visible base URL (OAuth2 redirects).'),
+    internalUrl: envVar(
+      'API_INTERNAL_URL',
+      optionalUrl(),
+      'How shard pods reach the api pod (domain RPC).',
+      { requiredFor: ['shard'] },
+    ),
+    jwtSecret: envVar(
+      'JWT_SECRET',
+      z.string().min(32, 'at least 32 characters').optional(),
+      'HS256 secret for admin and service JWTs. Unset in role `all`: a random per-process secret.',
+      { secret: true, requiredFor: ['api', 'shard'] },
+    ),
+    corsOrigins: envVar('CORS_ORIGINS', list(), 'Comma-separated origins allowed by CORS.'),
+    superadmins: envVar(
+      'SUPERADMIN_USER_IDS',
+      snowflakeList(),
+      'Comma-separated Discord user ids that get the platform `superadmin` role.',
+    ),
+  },
+  shard: {
+    podName: envVar(
+      'POD_NAME',
+      z.string().min(1).default('local-0'),
+      'Stable pod identity (StatefulSet pod name); the ordinal picks preferred shards.',
+    ),
+    shardsPerPod: envVar('SHARDS_PER_POD', positiveInt(4), 'Shards one shard pod holds.'),
+    leaseTtlMs: envVar(
+      'LEASE_TTL_MS',
+      z.coerce.number().int().min(1000).default(15000),
+      'Shard lease TTL in milliseconds; renewed every TTL/3.',
+    ),
+  },
+  controller: {
+    namespace: envVar('K8S_NAMESPACE', z.string().default('default'), 'Namespace of the shard StatefulSet.'),
+    shardStatefulSet: envVar(
+      'SHARD_STATEFULSET',
+      z.string().default('guildhall-shard'),
+      'Name of the shard StatefulSet the controller scales.',
+    ),
+    fixedShardCount: envVar(
+      'FIXED_SHARD_COUNT',
+      z.coerce.number().int().positive().optional(),
+      'Use this shard count instead of Discord’s recommendation.',
+    ),
+  },
+  sim: {
+    host: envVar('SIM_HOST', host('127.0.0.1'), 'Address the Discord simulator listens on.'),
+    port: envVar('SIM_PORT', port(8090), 'Port of the Discord simulator (gateway, REST, OAuth2).'),
+    guilds: envVar(
+      'SIM_GUILDS',
+      z.coerce.number().int().min(0).default(25),
+      'Guilds the simulator creates at start.',
+    ),
+  },
+  metrics: {
+    defaultMetrics: envVar(
+      'METRICS_DEFAULT',
+      bool(true),
+      'Export Node.js process metrics (guildhall_process_*, guildhall_nodejs_*).',
+    ),
+  },
+  fcm: {
+    credentials: envVar(
+      'FCM_CREDENTIALS_JSON',
+      optionalString(),
+      'Firebase service-account JSON for push notifications.',
+      { secret: true },
+    ),
+  },
+  shutdown: {
+    timeoutMs: envVar(
+      'SHUTDOWN_TIMEOUT_MS',
+      z.coerce.number().int().min(100).default(10000),
+      'Longest graceful shutdown before the process exits anyway.',
+    ),
+  },
+} as const;
+
+type Spec = typeof spec;
+/** The parsed, typed configuration: one section per key of {@link spec}. */
+export type Config = {
+  readonly [S in keyof Spec]: { readonly [K in keyof Spec[S]]: Spec[S][K] extends EnvVar<infer T> ? T : never };
+};

@@ -1,0 +1,26 @@
+import type { Registry } from 'prom-client';
+import { type Config, type Role, loadConfig } from './config/index.js';
+import { Lifecycle } from './lifecycle.js';
+import { type Logger, createLogger } from './logging/logger.js';
+import { createMetricsRegistry } from './metrics/registry.js';
+
+/**
+ * What every role receives at start: the parsed config, a logger, the metrics registry and the lifecycle
+ * to register shutdown hooks on. Nothing else is global.
+ */
+export interface RoleContext {
+  readonly role: Role;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Registry;
+  readonly lifecycle: Lifecycle;
+}
+
+/** Builds a {@link RoleContext} from an environment (parsing it once). Throws ConfigError on bad input. */
+export function createRoleContext(role: Role, env: Record<string, string | undefined>): RoleContext {
+  const config = loadConfig(env, role);
+  const log = createLogger({ level: config.log.level }).child({ role });
+  const metrics = createMetricsRegistry({ role, defaultMetrics: config.metrics.defaultMetrics });
+  const lifecycle = new Lifecycle(log, config.shutdown.timeoutMs);
+  return { role, config, log, metrics, lifecycle };
+}
