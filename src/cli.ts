@@ -8,7 +8,7 @@ import { VERSION } from './version.js';
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage, 3 not implemented yet. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, notImplemented: 3 } as const;
 
-type RoleStarter = (ctx: RoleContext) => Promise<void>;
+type RoleStarter = (ctx: RoleContext) => Promise<unknown>;
 
 // Each role's module is imported lazily so `guildhall sim` does not load koa, SQLite, etc.
 const starters: Record<Role, () => Promise<RoleStarter>> = {
