@@ -5,7 +5,9 @@ export { ROLES, spec, type Config, type Role, type EnvVar } from './spec.js';
 /** Every problem found in the environment, one line each; the CLI prints it and exits with code 2. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -37,7 +39,10 @@ function deepFreeze<T>(value: T): T {
  * const config = loadConfig(process.env, 'api');
  * console.log(config.api.port);
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env, role: Role = 'all'): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  role: Role = 'all',
+): Config {
   const problems: string[] = [];
   const result: Record<string, Record<string, unknown>> = {};
   for (const { section, key, variable } of listVars()) {
@@ -80,7 +85,11 @@ export function renderConfigTable(): string {
     const req = variable.requiredFor.length > 0 ? `roles: ${variable.requiredFor.join(', ')}` : '';
     return `| \`${variable.env}\` | ${def} | ${req} | ${variable.secret ? 'yes' : ''} | ${variable.doc} |`;
   });
-  return ['| Variable | Default | Required for | Secret | Description |', '|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| Variable | Default | Required for | Secret | Description |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 function defaultOf(variable: EnvVar<unknown>): string {

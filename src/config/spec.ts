@@ -55,7 +55,9 @@ const list = () =>
         .filter((s) => s.length > 0),
     );
 const snowflakeList = () =>
-  list().pipe(z.array(z.string().regex(/^\d{17,20}$/, 'each entry must be a Discord snowflake (17–20 digits)')));
+  list().pipe(
+    z.array(z.string().regex(/^\d{17,20}$/, 'each entry must be a Discord snowflake (17–20 digits)')),
+  );
 const optionalString = () => z.string().min(1).optional();
 const optionalUrl = () => z.url().optional();
 
@@ -131,12 +133,9 @@ export const spec = {
     host: envVar('API_HOST', host('127.0.0.1'), 'Address the api role listens on.'),
     port: envVar('API_PORT', port(8080), 'Port of the admin REST API, /internal/v1, /metrics, /healthz.'),
     publicUrl: envVar('API_PUBLIC_URL', optionalUrl(), 'Externally visible base URL (OAuth2 redirects).'),
-    internalUrl: envVar(
-      'API_INTERNAL_URL',
-      optionalUrl(),
-      'How shard pods reach the api pod (domain RPC).',
-      { requiredFor: ['shard'] },
-    ),
+    internalUrl: envVar('API_INTERNAL_URL', optionalUrl(), 'How shard pods reach the api pod (domain RPC).', {
+      requiredFor: ['shard'],
+    }),
     jwtSecret: envVar(
       'JWT_SECRET',
       z.string().min(32, 'at least 32 characters').optional(),
@@ -212,5 +211,7 @@ export const spec = {
 type Spec = typeof spec;
 /** The parsed, typed configuration: one section per key of {@link spec}. */
 export type Config = {
-  readonly [S in keyof Spec]: { readonly [K in keyof Spec[S]]: Spec[S][K] extends EnvVar<infer T> ? T : never };
+  readonly [S in keyof Spec]: {
+    readonly [K in keyof Spec[S]]: Spec[S][K] extends EnvVar<infer T> ? T : never;
+  };
 };

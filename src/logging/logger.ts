@@ -4,7 +4,17 @@ import { secretConfigPaths } from '../config/index.js';
 export type { Logger } from 'pino';
 
 /** Field names that are always redacted wherever they appear one or two levels deep in a log record. */
-const SECRET_KEYS = ['token', 'password', 'secret', 'authorization', 'clientSecret', 'jwtSecret', 'apiKey', 'refreshToken', 'credentials'];
+const SECRET_KEYS = [
+  'token',
+  'password',
+  'secret',
+  'authorization',
+  'clientSecret',
+  'jwtSecret',
+  'apiKey',
+  'refreshToken',
+  'credentials',
+];
 
 /**
  * Creates the root JSON logger (pino, stdout). Modules take a child with bound fields:
@@ -14,7 +24,11 @@ const SECRET_KEYS = ['token', 'password', 'secret', 'authorization', 'clientSecr
  * const log = createLogger({ level: 'info' }).child({ module: 'api' });
  * log.info({ port: 8080 }, 'listening');
  */
-export function createLogger(opts: { level: string; name?: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: {
+  level: string;
+  name?: string;
+  destination?: pino.DestinationStream;
+}): Logger {
   const paths = [
     ...secretConfigPaths().flatMap((p) => [p, `config.${p}`]),
     ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `headers.${k}`, `req.headers.${k}`]),

@@ -38,7 +38,20 @@ export class RedisServer {
   private async launch(): Promise<void> {
     const proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--loglevel', 'warning'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.proc = proc;
@@ -77,7 +90,9 @@ export class RedisServer {
 function assertRedisInstalled(): void {
   const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new Error('redis-server is not installed; the tests need it (apt-get install -y redis-server). They never skip.');
+    throw new Error(
+      'redis-server is not installed; the tests need it (apt-get install -y redis-server). They never skip.',
+    );
   }
 }
 

@@ -10,7 +10,11 @@ import { join } from 'node:path';
  * const storage = openStorage({ ...defaults, dataDir: tmp.path }, …);
  * afterAll(() => tmp.cleanup());
  */
-export function tempDir(prefix = 'guildhall-test-'): { path: string; file: (name: string) => string; cleanup: () => void } {
+export function tempDir(prefix = 'guildhall-test-'): {
+  path: string;
+  file: (name: string) => string;
+  cleanup: () => void;
+} {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return {
     path,
