@@ -26,14 +26,14 @@ function notImplemented(role: string, what: string): never {
 class NotImplementedError extends Error {}
 
 async function runRole(role: Role): Promise<void> {
-  const ctx = createRoleContext(role, process.env);
+  const ctx = createRoleContext(role);
   ctx.lifecycle.installSignalHandlers();
   const start = await starters[role]();
   await start(ctx);
 }
 
 async function runOnce(role: Role, fn: (ctx: RoleContext) => Promise<void>): Promise<void> {
-  const ctx = createRoleContext(role, process.env);
+  const ctx = createRoleContext(role);
   await fn(ctx);
 }
 

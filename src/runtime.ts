@@ -17,7 +17,7 @@ export interface RoleContext {
 }
 
 /** Builds a {@link RoleContext} from an environment (parsing it once). Throws ConfigError on bad input. */
-export function createRoleContext(role: Role, env: Record<string, string | undefined>): RoleContext {
+export function createRoleContext(role: Role, env?: Record<string, string | undefined>): RoleContext {
   const config = loadConfig(env, role);
   const log = createLogger({ level: config.log.level }).child({ role });
   const metrics = createMetricsRegistry({ role, defaultMetrics: config.metrics.defaultMetrics });
