@@ -22,6 +22,7 @@ export {
   type SessionStore,
   type SessionInfo,
   type SessionOptions,
+  type SessionCallbacks,
   SESSION_DEFAULTS,
   sessionInfoCallbacks,
 } from './session-store.js';

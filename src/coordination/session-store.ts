@@ -160,29 +160,58 @@ export interface SessionCallbackOptions {
   readonly fence?: (shardId: number) => Fence | undefined;
 }
 
+/** The callbacks {@link sessionInfoCallbacks} returns (bound functions, safe to pass around). */
+export interface SessionCallbacks {
+  readonly retrieveSessionInfo: (shardId: number) => Promise<SessionInfo | null>;
+  readonly updateSessionInfo: (shardId: number, info: SessionInfo | null) => void;
+  /**
+   * Call before `manager.destroy({ code: CloseCodes.Resuming })` when another pod takes the shards over:
+   * stops recording the given shards (all when omitted) and flushes, so the `null` session that
+   * `destroy()` always reports does not delete the session the next owner RESUMEs.
+   */
+  readonly handOver: (shardIds?: readonly number[]) => Promise<void>;
+}
+
 /**
  * Adapter for `@discordjs/ws`: `retrieveSessionInfo`/`updateSessionInfo` backed by the shared store.
- * `updateSessionInfo` runs on every dispatch; it only queues (debounced), so it costs no round trip.
+ * `@discordjs/ws` calls both on every dispatch; the adapter answers reads from the latest value it saw
+ * (one backend read per shard per manager) and writes only queue (debounced), so a dispatch costs no
+ * round trip. Use one adapter per manager.
  *
  * @example
+ * const sessions = sessionInfoCallbacks(coordination.sessions, { shardCount: 16, fence: (s) => fences.get(s) });
  * const manager = new WebSocketManager({
  *   token, intents, rest, shardCount: 16, shardIds: [3, 4],
- *   ...sessionInfoCallbacks(coordination.sessions, { shardCount: 16, fence: (s) => fences.get(s) }),
+ *   retrieveSessionInfo: sessions.retrieveSessionInfo,
+ *   updateSessionInfo: sessions.updateSessionInfo,
  * });
+ * // rolling restart (SIGTERM): hand over, keep the sessions resumable
+ * await sessions.handOver();
+ * await manager.destroy({ code: CloseCodes.Resuming });
  */
-export function sessionInfoCallbacks(
-  store: SessionStore,
-  opts: SessionCallbackOptions,
-): {
-  retrieveSessionInfo: (shardId: number) => Promise<SessionInfo | null>;
-  updateSessionInfo: (shardId: number, info: SessionInfo | null) => void;
-} {
+export function sessionInfoCallbacks(store: SessionStore, opts: SessionCallbackOptions): SessionCallbacks {
+  const latest = new Map<number, SessionInfo | null>();
+  const frozen = new Set<number>();
+  let allFrozen = false;
   return {
-    retrieveSessionInfo: (shardId) => store.get(shardId, opts.shardCount),
+    retrieveSessionInfo: async (shardId) => {
+      if (latest.has(shardId)) return latest.get(shardId)!;
+      const info = await store.get(shardId, opts.shardCount);
+      if (!latest.has(shardId)) latest.set(shardId, info);
+      return latest.get(shardId)!;
+    },
     updateSessionInfo: (shardId, info) => {
+      if (allFrozen || frozen.has(shardId)) return;
       const fence = opts.fence?.(shardId);
-      if (info) store.set(shardId, { ...info, shardCount: opts.shardCount }, fence);
+      const value = info ? { ...info, shardId, shardCount: opts.shardCount } : null;
+      latest.set(shardId, value);
+      if (value) store.set(shardId, value, fence);
       else store.delete(shardId, opts.shardCount, fence);
+    },
+    handOver: async (shardIds) => {
+      if (shardIds) for (const s of shardIds) frozen.add(s);
+      else allFrozen = true;
+      await store.flush();
     },
   };
 }
