@@ -42,7 +42,12 @@ async function simulate(shared: boolean): Promise<Outcome> {
     }),
   );
   // A large bot's budget (Discord raises session_start_limit.total for big bots).
-  const limit = { total: 2_000, remaining: 2_000, reset_after: 24 * 3_600_000, max_concurrency: MAX_CONCURRENCY };
+  const limit = {
+    total: 2_000,
+    remaining: 2_000,
+    reset_after: 24 * 3_600_000,
+    max_concurrency: MAX_CONCURRENCY,
+  };
   for (const pod of pods) await pod.identify.sync(limit);
 
   const grants: { shard: number; at: number }[] = [];
@@ -91,8 +96,10 @@ export async function run(): Promise<void> {
   );
 
   const shared = await simulate(true);
-  if (shared.identifies !== SHARDS) throw new Error(`only ${shared.identifies} of ${SHARDS} shards identified`);
-  if (shared.violations !== 0) throw new Error(`shared queue broke the bucket rule ${shared.violations} times`);
+  if (shared.identifies !== SHARDS)
+    throw new Error(`only ${shared.identifies} of ${SHARDS} shards identified`);
+  if (shared.violations !== 0)
+    throw new Error(`shared queue broke the bucket rule ${shared.violations} times`);
   const ratio = ideal / shared.seconds;
   console.log(
     `shared queue (guildhall IdentifyQueue, memory backend): ${shared.seconds.toFixed(3)} s simulated, ` +

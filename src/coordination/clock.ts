@@ -144,7 +144,8 @@ export class SimulatedClock implements Clock {
     await settle();
     while (state === 'pending') {
       const next = this.peek();
-      if (!next) throw new Error('SimulatedClock.run: deadlock, nothing scheduled and the promise is pending');
+      if (!next)
+        throw new Error('SimulatedClock.run: deadlock, nothing scheduled and the promise is pending');
       if (next.at > limit) throw new Error(`SimulatedClock.run: still pending after ${maxMs} ms`);
       this.fireNext();
       await settle();

@@ -1,4 +1,5 @@
 import type { Cache } from './cache.js';
+import type { Claims } from './claims.js';
 import type { EventLog, EventLogOptions } from './event-log.js';
 import type { IdentifyQueue } from './identify-queue.js';
 import type { PlanStore } from './plan-store.js';
@@ -24,6 +25,7 @@ export interface Coordination {
   readonly pubsub: PubSub;
   readonly plans: PlanStore;
   readonly rateLimits: RateLimitStore;
+  readonly claims: Claims;
   /** Opens a named event log (one Redis stream) read by the consumer group `opts.group`. */
   eventLog<T = unknown>(name: string, opts?: Partial<EventLogOptions>): EventLog<T>;
   /** True when the backend answers (readiness probes). */

@@ -16,6 +16,8 @@ export interface PendingInfo {
   readonly pending: number;
   /** Entries appended but never delivered to the group. */
   readonly lag: number;
+  /** Entries the log still retains (acknowledged entries are trimmed, so this is about pending + lag). */
+  readonly length: number;
   readonly consumers: readonly { readonly name: string; readonly pending: number; readonly idleMs: number }[];
 }
 

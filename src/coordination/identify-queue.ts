@@ -2,7 +2,7 @@ import type { IIdentifyThrottler, WebSocketManager } from '@discordjs/ws';
 import type { APIGatewaySessionStartLimit } from 'discord-api-types/v10';
 import type { Logger } from '../logging/logger.js';
 import { type Clock, systemClock } from './clock.js';
-import { IdentifyBudgetExhaustedError, isAbortError } from './errors.js';
+import { CoordinationUnavailableError, IdentifyBudgetExhaustedError, isAbortError } from './errors.js';
 
 /** The shared daily identify budget as the queue tracks it. */
 export interface IdentifyBudget {
@@ -85,7 +85,8 @@ export async function waitForSlot(
     signal.throwIfAborted();
     const r = await attempt();
     if (r.kind === 'acquired') return;
-    if (r.kind === 'refused') throw new IdentifyBudgetExhaustedError(r.remaining, opts.reserve, r.resetAfterMs);
+    if (r.kind === 'refused')
+      throw new IdentifyBudgetExhaustedError(r.remaining, opts.reserve, r.resetAfterMs);
     await clock.sleep(r.ms + Math.floor(random() * (opts.jitterMs + 1)), signal);
   }
 }
@@ -94,6 +95,8 @@ export async function waitForSlot(
 export interface IdentifyThrottlerOptions {
   readonly log?: Logger;
   readonly clock?: Clock;
+  /** Longest pause between retries while the backend is unavailable (starts at 500 ms, doubles). */
+  readonly maxRetryDelayMs?: number;
   /** Called when the budget breaker trips; the throttler then waits for the reset instead of failing. */
   readonly onBudgetExhausted?: (err: IdentifyBudgetExhaustedError, shardId: number) => void;
 }
@@ -103,6 +106,7 @@ export interface IdentifyThrottlerOptions {
  * `GET /gateway/bot` answer and returns an `IIdentifyThrottler` backed by the shared queue. When the
  * budget breaker trips it reports (`onBudgetExhausted`, error log) and waits until the budget resets
  * (abortable) rather than throwing: a throw makes `WebSocketShard` reconnect and try again at once.
+ * For the same reason it retries with backoff (logging a warning) while the backend is unavailable.
  *
  * @example
  * const manager = new WebSocketManager({
@@ -120,11 +124,21 @@ export function identifyThrottler(
     const clock = opts.clock ?? systemClock;
     return {
       async waitForIdentify(shardId: number, signal: AbortSignal): Promise<void> {
+        let retryDelay = 500;
         for (;;) {
           try {
             await queue.waitForIdentify(shardId, signal);
             return;
           } catch (err) {
+            if (err instanceof CoordinationUnavailableError) {
+              opts.log?.warn(
+                { shardId, err: { message: err.message } },
+                'identify queue unavailable; retrying',
+              );
+              await clock.sleep(retryDelay, signal);
+              retryDelay = Math.min(retryDelay * 2, opts.maxRetryDelayMs ?? 10_000);
+              continue;
+            }
             if (!(err instanceof IdentifyBudgetExhaustedError) || isAbortError(err)) throw err;
             opts.onBudgetExhausted?.(err, shardId);
             opts.log?.error(

@@ -26,8 +26,15 @@ export {
   SESSION_DEFAULTS,
   sessionInfoCallbacks,
 } from './session-store.js';
-export { type EventLog, type LogEntry, type PendingInfo, type EventLogOptions, EVENT_LOG_DEFAULTS } from './event-log.js';
+export {
+  type EventLog,
+  type LogEntry,
+  type PendingInfo,
+  type EventLogOptions,
+  EVENT_LOG_DEFAULTS,
+} from './event-log.js';
 export type { Cache } from './cache.js';
+export type { Claims } from './claims.js';
 export type { PubSub, MessageHandler } from './pub-sub.js';
 export { type PlanStore, type ShardPlan, PLAN_CHANNEL } from './plan-store.js';
 export {

@@ -19,7 +19,10 @@ export interface CoordinationMetrics {
  * @example
  * const m = coordinationMetrics(ctx.metrics, 'redis');
  */
-export function coordinationMetrics(registry: Registry | undefined, backend: 'memory' | 'redis'): CoordinationMetrics {
+export function coordinationMetrics(
+  registry: Registry | undefined,
+  backend: 'memory' | 'redis',
+): CoordinationMetrics {
   const registers = registry ? [registry] : [];
   const existing = <M>(name: string): M | undefined => registry?.getSingleMetric(name) as M | undefined;
   const identifyWait =
@@ -63,7 +66,12 @@ export function coordinationMetrics(registry: Registry | undefined, backend: 'me
             end({ outcome: 'granted' });
           } catch (err) {
             end({
-              outcome: err instanceof IdentifyBudgetExhaustedError ? 'refused' : isAbortError(err) ? 'aborted' : 'error',
+              outcome:
+                err instanceof IdentifyBudgetExhaustedError
+                  ? 'refused'
+                  : isAbortError(err)
+                    ? 'aborted'
+                    : 'error',
             });
             throw err;
           }

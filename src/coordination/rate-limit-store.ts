@@ -17,7 +17,10 @@ import type { Clock } from './clock.js';
  */
 export interface RateLimitStore {
   acquire(bucketKey: string, limit: number, windowMs: number): Promise<number>;
-  update(bucketKey: string, state: { readonly remaining: number; readonly resetAfterMs: number }): Promise<void>;
+  update(
+    bucketKey: string,
+    state: { readonly remaining: number; readonly resetAfterMs: number },
+  ): Promise<void>;
   /** Counts invalid requests; returns the total over the last {@link INVALID_REQUEST_WINDOW_MS}. */
   recordInvalid(count?: number): Promise<number>;
   invalidCount(): Promise<number>;

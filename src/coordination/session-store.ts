@@ -55,7 +55,10 @@ export interface SessionOptions {
  * @example
  * createCoordination({ keyPrefix, log, sessions: { ...SESSION_DEFAULTS, flushIntervalMs: 250 } });
  */
-export const SESSION_DEFAULTS = { flushIntervalMs: 1_000, ttlMs: 60 * 60 * 1000 } as const satisfies SessionOptions;
+export const SESSION_DEFAULTS = {
+  flushIntervalMs: 1_000,
+  ttlMs: 60 * 60 * 1000,
+} as const satisfies SessionOptions;
 
 /** Counters the debouncer reports to (wired to prom-client by the caller). */
 export interface SessionStoreHooks {

@@ -31,7 +31,12 @@ export interface ShardLease {
  */
 export interface ShardLeases {
   /** Takes the lease if it is free, expired, or already ours; `null` when another holder has it. */
-  acquire(generation: number, shardId: number, holder: string, ttlMs: number): Promise<{ epoch: number } | null>;
+  acquire(
+    generation: number,
+    shardId: number,
+    holder: string,
+    ttlMs: number,
+  ): Promise<{ epoch: number } | null>;
   /** Extends our lease; false if it lapsed, another holder has it, or `epoch` is not the current one. */
   renew(generation: number, shardId: number, holder: string, epoch: number, ttlMs: number): Promise<boolean>;
   /** Gives the lease up (only if `holder` and `epoch` still match); true when it was released. */

@@ -150,7 +150,10 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
         const contenders = await Promise.all(Array.from({ length: 6 }, () => pod()));
         const results = await Promise.all(
           contenders.flatMap((c, i) =>
-            [0, 1, 2].map(async () => ({ holder: `pod-${i}`, lease: await c.leases.acquire(9, 7, `pod-${i}`, 5_000) })),
+            [0, 1, 2].map(async () => ({
+              holder: `pod-${i}`,
+              lease: await c.leases.acquire(9, 7, `pod-${i}`, 5_000),
+            })),
           ),
         );
         const winners = new Set(results.filter((r) => r.lease !== null).map((r) => r.holder));
@@ -182,7 +185,8 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
         for (let b = 0; b < 4; b++) {
           const times = grants.filter((g) => g.bucket === b).map((g) => g.at);
           expect(times).toHaveLength(4);
-          for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(windowMs - 40);
+          for (let i = 1; i < times.length; i++)
+            expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(windowMs - 40);
         }
         // the first grant of every bucket comes before any bucket's second grant
         const sorted = [...grants].sort((x, y) => x.at - y.at);
@@ -214,7 +218,9 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
         expect(refused).toBeInstanceOf(IdentifyBudgetExhaustedError);
         expect(refused).toMatchObject({ code: 'identify_budget_exhausted', remaining: 10, reserve: 10 });
         expect((refused as IdentifyBudgetExhaustedError).resetAfterMs).toBeGreaterThan(50_000);
-        await expect(a.identify.waitForIdentify(4, never())).rejects.toBeInstanceOf(IdentifyBudgetExhaustedError);
+        await expect(a.identify.waitForIdentify(4, never())).rejects.toBeInstanceOf(
+          IdentifyBudgetExhaustedError,
+        );
         const budget = await a.identify.budget();
         expect(budget).toMatchObject({ remaining: 10, total: 1000 });
       });
@@ -290,15 +296,18 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
         expect([...first, ...second].flatMap((e) => e.events.map((x) => x.n))).toEqual(
           Array.from({ length: 25 }, (_, n) => n),
         );
-        expect(await reader.pending()).toMatchObject({ pending: 3, lag: 0 });
+        expect(await reader.pending()).toMatchObject({ pending: 3, lag: 0, length: 3 });
         expect(await reader.ack(first.map((e) => e.id))).toBe(2);
         expect(await reader.ack(first.map((e) => e.id))).toBe(0);
         const info = await reader.pending();
         expect(info.pending).toBe(1);
+        expect(info.length).toBe(1); // acknowledged entries were trimmed
         expect(info.consumers.find((c) => c.name === 'w2')?.pending).toBe(1);
         expect(await reader.read('w1', { count: 10, blockMs: 0 })).toEqual([]);
         await log.append([{ n: 99 }]);
-        expect(await reader.pending()).toMatchObject({ lag: 1 });
+        expect(await reader.pending()).toMatchObject({ lag: 1, length: 2 });
+        await reader.ack(second.map((e) => e.id)); // the undelivered entry is kept
+        expect(await reader.pending()).toMatchObject({ pending: 0, lag: 1, length: 1 });
       });
 
       it('a blocking read wakes up on append', async () => {
@@ -333,7 +342,7 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
           await aliveLog.ack(batch.map((e) => e.id));
         }
         expect(processed.size).toBe(total);
-        expect(await aliveLog.pending()).toMatchObject({ pending: 0, lag: 0 });
+        expect(await aliveLog.pending()).toMatchObject({ pending: 0, lag: 0, length: 0 });
       });
     });
 
@@ -388,6 +397,20 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
       });
     });
 
+    describe('claims', () => {
+      it('exactly one pod claims an id until the claim expires', async () => {
+        fresh();
+        const claimants = await Promise.all([0, 1, 2].map(() => pod()));
+        const results = await Promise.all(
+          claimants.flatMap((c) => [0, 1, 2].map(() => c.claims.claim('event:42', 150))),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await claimants[0]!.claims.claim('event:43', 150)).toBe(true);
+        await sleep(220);
+        expect(await claimants[1]!.claims.claim('event:42', 150)).toBe(true);
+      });
+    });
+
     describe('pub/sub and plan store', () => {
       it('delivers JSON messages to subscribers in other pods until they unsubscribe', async () => {
         fresh();
@@ -414,7 +437,12 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
       it('plan compare-and-set and watch', async () => {
         fresh();
         const [controller, rival, shard] = [await pod(), await pod(), await pod()];
-        const plan = (generation: number, totalShards = 8) => ({ generation, totalShards, maxConcurrency: 1, shardsPerPod: 2 });
+        const plan = (generation: number, totalShards = 8) => ({
+          generation,
+          totalShards,
+          maxConcurrency: 1,
+          shardsPerPod: 2,
+        });
         expect(await shard.plans.get()).toBeNull();
         const seen: number[] = [];
         const stop = await shard.plans.watch((p) => void seen.push(p.generation));
@@ -488,7 +516,9 @@ function cmpId(x: string, y: string): number {
   return xm - ym || xs - ys;
 }
 
-async function drain<T>(log: { read(c: string, o: { count: number; blockMs: number }): Promise<T[]> }): Promise<T[][]> {
+async function drain<T>(log: {
+  read(c: string, o: { count: number; blockMs: number }): Promise<T[]>;
+}): Promise<T[][]> {
   const out: T[][] = [];
   for (;;) {
     const batch = await log.read('alive', { count: 4, blockMs: 0 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordination } from '../../src/coordination/coordination.js';
 import { CoordinationUnavailableError } from '../../src/coordination/errors.js';
-import { createCoordination } from '../../src/coordination/index.js';
+import type { WebSocketManager } from '@discordjs/ws';
+import { createCoordination, identifyThrottler } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { freePort } from '../helpers/ports.js';
 import { RedisServer } from '../helpers/redis-server.js';
@@ -74,9 +75,18 @@ describe('redis outage: bounded typed failures, recovery after restart', () => {
     expect((await log.read('w', { count: 10, blockMs: 0 })).flatMap((e) => e.events)).toEqual([1, 2, 3]);
     const received: unknown[] = [];
     await c.pubsub.subscribe('ch', (m) => void received.push(m));
-    await c.identify.sync({ total: 1000, remaining: 900, reset_after: 60_000, max_concurrency: 4 });
+    const limit = { total: 1000, remaining: 900, reset_after: 60_000, max_concurrency: 4 };
+    const fakeManager = { fetchGatewayInformation: async () => ({ session_start_limit: limit }) };
+    const throttler = await identifyThrottler(c.identify, { maxRetryDelayMs: 500 })(
+      fakeManager as unknown as WebSocketManager,
+    );
 
     await server.kill();
+    // The @discordjs/ws adapter keeps waiting (with backoff) instead of failing the shard's identify.
+    let adapterDone = false;
+    const adapterWait = throttler
+      .waitForIdentify(3, new AbortController().signal)
+      .then(() => (adapterDone = true));
     expect(await c.ping()).toBe(false);
 
     await failsFast(() => c.leases.renew(1, 0, 'pod-a', lease!.epoch, 60_000));
@@ -99,7 +109,9 @@ describe('redis outage: bounded typed failures, recovery after restart', () => {
     const flushErr = await failsFast(() => c.sessions.flush());
     expect(flushErr.operation).toBe('sessions.flush');
 
+    expect(adapterDone).toBe(false);
     await server.restart();
+    await adapterWait;
 
     // Recovers without a new client: the queued session write is still pending and now lands.
     await eventually(() => c.sessions.flush());

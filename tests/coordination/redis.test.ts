@@ -17,7 +17,8 @@ describeContract('redis', async () => {
         // while a session test runs; fenced writes SET from Lua, which commandstats also counts).
         sessionWrites: async () => {
           const info = await admin.info('commandstats');
-          const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+          const calls = (cmd: string) =>
+            Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
           return calls('set') + calls('del');
         },
       };

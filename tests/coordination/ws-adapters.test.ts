@@ -31,7 +31,13 @@ class MiniGateway {
       if (req.url?.startsWith('/api/v10/gateway/bot')) {
         const { port } = server.address() as AddressInfo;
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ url: `ws://127.0.0.1:${port}`, shards: 2, session_start_limit: SESSION_START_LIMIT }));
+        res.end(
+          JSON.stringify({
+            url: `ws://127.0.0.1:${port}`,
+            shards: 2,
+            session_start_limit: SESSION_START_LIMIT,
+          }),
+        );
         return;
       }
       res.writeHead(404).end();
@@ -79,7 +85,12 @@ class MiniGateway {
         });
         for (let i = 0; i < DISPATCHES; i++) {
           session.seq += 1;
-          send({ op: 0, t: 'TYPING_START', s: session.seq, d: { channel_id: '2', user_id: '3', timestamp: 0 } });
+          send({
+            op: 0,
+            t: 'TYPING_START',
+            s: session.seq,
+            d: { channel_id: '2', user_id: '3', timestamp: 0 },
+          });
         }
       }
       if (op === 6) {
@@ -110,7 +121,12 @@ describe('@discordjs/ws adapters: shared identify throttler and session store', 
   beforeAll(async () => {
     redis = await RedisServer.start();
     gateway = await MiniGateway.start();
-    const opts = { redisUrl: redis.url, keyPrefix: 'ws:', log: silentLogger(), sessions: { flushIntervalMs: 200 } };
+    const opts = {
+      redisUrl: redis.url,
+      keyPrefix: 'ws:',
+      log: silentLogger(),
+      sessions: { flushIntervalMs: 200 },
+    };
     podA = await createCoordination(opts);
     podB = await createCoordination(opts);
   });
@@ -144,7 +160,12 @@ describe('@discordjs/ws adapters: shared identify throttler and session store', 
     await a.m.connect();
     await waitFor(() => lastSeq.get(0) === DISPATCHES + 1 && lastSeq.get(1) === DISPATCHES + 1);
 
-    expect(gateway.ops(2).map((f) => f.d.shard)).toEqual(expect.arrayContaining([[0, 2], [1, 2]]));
+    expect(gateway.ops(2).map((f) => f.d.shard)).toEqual(
+      expect.arrayContaining([
+        [0, 2],
+        [1, 2],
+      ]),
+    );
     expect(gateway.ops(2)).toHaveLength(2);
     // the throttler synced the shared budget from GET /gateway/bot and consumed one start per identify
     expect(await podB.identify.budget()).toMatchObject({ remaining: SESSION_START_LIMIT.remaining - 2 });

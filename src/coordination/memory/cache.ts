@@ -14,7 +14,13 @@ export class MemoryCacheBackend implements CacheBackend {
     return { value: this.hub.live(this.hub.cache, key), stamp: this.stamp(tags) };
   }
 
-  async write(key: string, json: string, ttlMs: number, tags: readonly string[], stamp?: string): Promise<boolean> {
+  async write(
+    key: string,
+    json: string,
+    ttlMs: number,
+    tags: readonly string[],
+    stamp?: string,
+  ): Promise<boolean> {
     if (stamp !== undefined && stamp !== this.stamp(tags)) return false;
     this.hub.cache.set(key, { value: json, expiresAt: this.hub.clock.now() + ttlMs });
     for (const tag of tags) {
@@ -34,7 +40,8 @@ export class MemoryCacheBackend implements CacheBackend {
     const members = this.hub.tagMembers.get(tag);
     this.hub.tagMembers.delete(tag);
     let n = 0;
-    for (const key of members ?? []) if (this.hub.live(this.hub.cache, key) !== undefined && this.hub.cache.delete(key)) n++;
+    for (const key of members ?? [])
+      if (this.hub.live(this.hub.cache, key) !== undefined && this.hub.cache.delete(key)) n++;
     return n;
   }
 

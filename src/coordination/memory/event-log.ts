@@ -26,7 +26,15 @@ export class MemoryEventLog<T = unknown> implements EventLog<T> {
     const key = `${name}\u0000${opts.group}`;
     let s = hub.streams.get(key);
     if (!s) {
-      s = { entries: [], lastMs: 0, lastSeq: -1, nextIndex: 0, pel: new Map(), consumers: new Map(), waiters: new Set() };
+      s = {
+        entries: [],
+        lastMs: 0,
+        lastSeq: -1,
+        nextIndex: 0,
+        pel: new Map(),
+        consumers: new Map(),
+        waiters: new Set(),
+      };
       hub.streams.set(key, s);
     }
     this.s = s;
@@ -103,6 +111,7 @@ export class MemoryEventLog<T = unknown> implements EventLog<T> {
     return {
       pending: this.s.pel.size,
       lag: this.s.entries.length - this.s.nextIndex,
+      length: this.s.entries.length,
       consumers: [...this.s.consumers].map(([name, c]) => ({
         name,
         pending: per.get(name) ?? 0,

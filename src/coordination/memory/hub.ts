@@ -55,6 +55,7 @@ export class MemoryHub {
   readonly rateWindows = new Map<string, number[]>();
   readonly rateStates = new Map<string, Expiring<{ remaining: number }>>();
   readonly invalidSlices = new Map<number, number>();
+  readonly claims = new Map<string, Expiring<true>>();
   /** Counts of backend writes, for tests and benchmarks (the memory analogue of Redis commandstats). */
   readonly writes = { sessions: 0 };
 

@@ -20,9 +20,9 @@ describe('memory identify queue on simulated time', () => {
     const grants: { bucket: number; at: number }[] = [];
     const all = Promise.all(
       Array.from({ length: 40 }, (_, shard) =>
-        pods[shard % 4]!.identify
-          .waitForIdentify(shard, new AbortController().signal)
-          .then(() => grants.push({ bucket: shard % 4, at: clock.now() })),
+        pods[shard % 4]!.identify.waitForIdentify(shard, new AbortController().signal).then(() =>
+          grants.push({ bucket: shard % 4, at: clock.now() }),
+        ),
       ),
     );
     await clock.run(all);

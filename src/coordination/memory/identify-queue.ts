@@ -61,7 +61,11 @@ export class MemoryIdentifyQueue implements IdentifyQueue {
     }
     if (budget) {
       if (budget.remaining - 1 < this.opts.reserve) {
-        return { kind: 'refused', remaining: budget.remaining, resetAfterMs: this.hub.identifyBudget!.expiresAt - now };
+        return {
+          kind: 'refused',
+          remaining: budget.remaining,
+          resetAfterMs: this.hub.identifyBudget!.expiresAt - now,
+        };
       }
       budget.remaining -= 1;
     }

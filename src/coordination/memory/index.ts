@@ -7,8 +7,9 @@ import { IDENTIFY_DEFAULTS, type IdentifyOptions } from '../identify-queue.js';
 import { coordinationMetrics } from '../metrics.js';
 import { DebouncedSessionStore, SESSION_DEFAULTS, type SessionOptions } from '../session-store.js';
 import { MemoryCacheBackend } from './cache.js';
+import { MemoryClaims } from './claims.js';
 import { MemoryEventLog } from './event-log.js';
-import { MemoryHub } from './hub.js';
+import type { MemoryHub } from './hub.js';
 import { MemoryIdentifyQueue } from './identify-queue.js';
 import { MemoryPlanStore } from './plan-store.js';
 import { MemoryPubSub } from './pub-sub.js';
@@ -55,12 +56,15 @@ export function createMemoryCoordination(opts: MemoryCoordinationOptions): Coord
   return {
     backend: 'memory',
     leases,
-    identify: metrics.wrapIdentify(new MemoryIdentifyQueue(hub, { ...IDENTIFY_DEFAULTS, ...opts.identify }, opts.random)),
+    identify: metrics.wrapIdentify(
+      new MemoryIdentifyQueue(hub, { ...IDENTIFY_DEFAULTS, ...opts.identify }, opts.random),
+    ),
     sessions,
     cache: new TaggedCache(new MemoryCacheBackend(hub)),
     pubsub,
     plans: new MemoryPlanStore(hub, pubsub),
     rateLimits: new MemoryRateLimitStore(hub),
+    claims: new MemoryClaims(hub),
     eventLog<T = unknown>(name: string, o: Partial<EventLogOptions> = {}): EventLog<T> {
       return new MemoryEventLog<T>(hub, name, { ...EVENT_LOG_DEFAULTS, ...o });
     },

@@ -30,7 +30,8 @@ export class MemorySessionBackend implements SessionBackend {
       }
       this.hub.writes.sessions++;
       const k = `${w.shardCount}:${w.shardId}`;
-      if (w.info) this.hub.sessions.set(k, { value: { ...w.info }, expiresAt: this.hub.clock.now() + this.ttlMs });
+      if (w.info)
+        this.hub.sessions.set(k, { value: { ...w.info }, expiresAt: this.hub.clock.now() + this.ttlMs });
       else this.hub.sessions.delete(k);
     }
     return { refused };

@@ -10,7 +10,12 @@ import type { MemoryHub } from './hub.js';
 export class MemoryShardLeases implements ShardLeases {
   constructor(private readonly hub: MemoryHub) {}
 
-  async acquire(generation: number, shardId: number, holder: string, ttlMs: number): Promise<{ epoch: number } | null> {
+  async acquire(
+    generation: number,
+    shardId: number,
+    holder: string,
+    ttlMs: number,
+  ): Promise<{ epoch: number } | null> {
     const k = key(generation, shardId);
     const now = this.hub.clock.now();
     const cur = this.hub.leases.get(k);
@@ -21,7 +26,13 @@ export class MemoryShardLeases implements ShardLeases {
     return { epoch };
   }
 
-  async renew(generation: number, shardId: number, holder: string, epoch: number, ttlMs: number): Promise<boolean> {
+  async renew(
+    generation: number,
+    shardId: number,
+    holder: string,
+    epoch: number,
+    ttlMs: number,
+  ): Promise<boolean> {
     const now = this.hub.clock.now();
     const cur = this.hub.leases.get(key(generation, shardId));
     if (!cur || cur.expiresAt <= now || cur.holder !== holder || cur.epoch !== epoch) return false;
@@ -43,7 +54,12 @@ export class MemoryShardLeases implements ShardLeases {
     const out: ShardLease[] = [];
     for (const [k, l] of this.hub.leases) {
       if (!k.startsWith(prefix) || l.expiresAt <= now) continue;
-      out.push({ shardId: Number(k.slice(prefix.length)), holder: l.holder, epoch: l.epoch, expiresAt: l.expiresAt });
+      out.push({
+        shardId: Number(k.slice(prefix.length)),
+        holder: l.holder,
+        epoch: l.epoch,
+        expiresAt: l.expiresAt,
+      });
     }
     return out.sort((a, b) => a.shardId - b.shardId);
   }

@@ -24,7 +24,8 @@ export class RedisCacheBackend implements CacheBackend {
 
   read(key: string, tags: readonly string[]): Promise<{ value: string | undefined; stamp: string }> {
     return this.guard('cache.get', async () => {
-      if (tags.length === 0) return { value: (await this.redis.get(this.keys.cacheValue(key))) ?? undefined, stamp: '' };
+      if (tags.length === 0)
+        return { value: (await this.redis.get(this.keys.cacheValue(key))) ?? undefined, stamp: '' };
       const r = (await runScript(
         this.redis,
         'cacheRead',
@@ -64,9 +65,12 @@ export class RedisCacheBackend implements CacheBackend {
   invalidate(tag: string): Promise<number> {
     return this.guard('cache.invalidateTag', async () =>
       Number(
-        await runScript(this.redis, 'cacheInvalidate', [this.keys.cacheTag(tag), this.keys.cacheTagVersion(tag)], [
-          TAG_VERSION_TTL_MS,
-        ]),
+        await runScript(
+          this.redis,
+          'cacheInvalidate',
+          [this.keys.cacheTag(tag), this.keys.cacheTagVersion(tag)],
+          [TAG_VERSION_TTL_MS],
+        ),
       ),
     );
   }

@@ -57,7 +57,12 @@ export type ConnectionKind = 'command' | 'subscriber' | 'blocking';
  * @example
  * const redis = openRedis(url, REDIS_CONNECTION_DEFAULTS, 'command', log);
  */
-export function openRedis(url: string, opts: RedisConnectionOptions, kind: ConnectionKind, log: Logger): Redis {
+export function openRedis(
+  url: string,
+  opts: RedisConnectionOptions,
+  kind: ConnectionKind,
+  log: Logger,
+): Redis {
   const base: RedisOptions = {
     connectTimeout: opts.connectTimeoutMs,
     maxRetriesPerRequest: opts.maxRetriesPerRequest,
@@ -112,7 +117,9 @@ export function isUnavailable(err: unknown): boolean {
  * const guard = redisGuard(metrics);
  * const epoch = await guard('leases.acquire', () => redis.call(...));
  */
-export function redisGuard(metrics: CoordinationMetrics): <T>(operation: string, fn: () => Promise<T>) => Promise<T> {
+export function redisGuard(
+  metrics: CoordinationMetrics,
+): <T>(operation: string, fn: () => Promise<T>) => Promise<T> {
   return async (operation, fn) => {
     try {
       return await fn();
@@ -133,7 +140,9 @@ export type RedisGuard = ReturnType<typeof redisGuard>;
  * @example
  * const [a, b] = await execPipeline(redis.pipeline().get('a').get('b'));
  */
-export async function execPipeline(p: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> {
+export async function execPipeline(p: {
+  exec(): Promise<[Error | null, unknown][] | null>;
+}): Promise<unknown[]> {
   const results = await p.exec();
   if (!results) throw new Error('pipeline aborted');
   return results.map(([err, value]) => {

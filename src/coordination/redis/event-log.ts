@@ -16,7 +16,7 @@ type RawEntry = [id: string, fields: string[] | null];
  * {@link EventLog} on a Redis stream with one consumer group. `append` packs `packSize` events per
  * entry (field `e`, a JSON array) and pipelines the XADDs; `read` is XREADGROUP `>` (blocking reads run
  * on a dedicated connection so they never stall other commands); `ack` is XACK plus a lossless trim
- * (XTRIM MINID up to the oldest entry some group still needs) in one script; `reclaim` is XAUTOCLAIM. A
+ * (exact XTRIM MINID up to the oldest entry some group still needs) in one script; `reclaim` is XAUTOCLAIM. A
  * missing group (first use, or a Redis that restarted empty) is created on demand.
  *
  * @example
@@ -62,7 +62,16 @@ export class RedisEventLog<T = unknown> implements EventLog<T> {
               this.key,
               '>',
             )
-          : this.redis.xreadgroup('GROUP', this.opts.group, consumer, 'COUNT', opts.count, 'STREAMS', this.key, '>');
+          : this.redis.xreadgroup(
+              'GROUP',
+              this.opts.group,
+              consumer,
+              'COUNT',
+              opts.count,
+              'STREAMS',
+              this.key,
+              '>',
+            );
       const res = (await this.retryOnNoGroup(run)) as [string, RawEntry[]][] | null;
       return res ? this.entries(res[0]![1]) : [];
     });
@@ -87,7 +96,15 @@ export class RedisEventLog<T = unknown> implements EventLog<T> {
       let cursor = '0-0';
       for (let round = 0; round < 100 && out.length < count; round++) {
         const res = (await this.retryOnNoGroup(() =>
-          this.redis.xautoclaim(this.key, this.opts.group, consumer, Math.max(0, Math.floor(minIdleMs)), cursor, 'COUNT', count - out.length),
+          this.redis.xautoclaim(
+            this.key,
+            this.opts.group,
+            consumer,
+            Math.max(0, Math.floor(minIdleMs)),
+            cursor,
+            'COUNT',
+            count - out.length,
+          ),
         )) as [string, RawEntry[], string[]?];
         out.push(...this.entries(res[1]));
         cursor = res[0];
@@ -100,20 +117,33 @@ export class RedisEventLog<T = unknown> implements EventLog<T> {
   pending(): Promise<PendingInfo> {
     return this.guard('eventLog.pending', async () => {
       await this.ensureGroup();
-      const [groups, consumers] = (await this.retryOnNoGroup(() =>
-        execPipeline(this.redis.pipeline().xinfo('GROUPS', this.key).xinfo('CONSUMERS', this.key, this.opts.group)),
-      )) as [unknown[][], unknown[][]];
+      const [groups, consumers, length] = (await this.retryOnNoGroup(() =>
+        execPipeline(
+          this.redis
+            .pipeline()
+            .xinfo('GROUPS', this.key)
+            .xinfo('CONSUMERS', this.key, this.opts.group)
+            .xlen(this.key),
+        ),
+      )) as [unknown[][], unknown[][], number];
       const g = groups.map(record).find((r) => r.name === this.opts.group);
-      if (!g) return { pending: 0, lag: 0, consumers: [] };
+      if (!g) return { pending: 0, lag: 0, length, consumers: [] };
       let lag = g.lag === null || g.lag === undefined ? undefined : Number(g.lag);
       if (lag === undefined) {
         // Redis cannot always tell (e.g. after deletions): count the undelivered entries directly.
-        const after = await this.redis.xrange(this.key, `(${String(g['last-delivered-id'])}`, '+', 'COUNT', 100_000);
+        const after = await this.redis.xrange(
+          this.key,
+          `(${String(g['last-delivered-id'])}`,
+          '+',
+          'COUNT',
+          100_000,
+        );
         lag = after.length;
       }
       return {
         pending: Number(g.pending),
         lag,
+        length,
         consumers: consumers.map(record).map((c) => ({
           name: String(c.name),
           pending: Number(c.pending),

@@ -53,10 +53,9 @@ export class RedisIdentifyQueue implements IdentifyQueue {
   budget(): Promise<IdentifyBudget | null> {
     return this.guard('identify.budget', async () => {
       const k = this.keys.identifyBudget();
-      const [values, pttl] = (await execPipeline(this.redis.pipeline().hmget(k, 'remaining', 'total').pttl(k))) as [
-        [string | null, string | null],
-        number,
-      ];
+      const [values, pttl] = (await execPipeline(
+        this.redis.pipeline().hmget(k, 'remaining', 'total').pttl(k),
+      )) as [[string | null, string | null], number];
       if (values[0] === null || values[1] === null || pttl <= 0) return null;
       return { remaining: Number(values[0]), total: Number(values[1]), resetAfterMs: pttl };
     });

@@ -9,7 +9,13 @@ import { IDENTIFY_DEFAULTS, type IdentifyOptions } from '../identify-queue.js';
 import { coordinationMetrics } from '../metrics.js';
 import { DebouncedSessionStore, SESSION_DEFAULTS, type SessionOptions } from '../session-store.js';
 import { RedisCacheBackend } from './cache.js';
-import { REDIS_CONNECTION_DEFAULTS, type RedisConnectionOptions, openRedis, redisGuard } from './connection.js';
+import { RedisClaims } from './claims.js';
+import {
+  REDIS_CONNECTION_DEFAULTS,
+  type RedisConnectionOptions,
+  openRedis,
+  redisGuard,
+} from './connection.js';
 import { RedisEventLog } from './event-log.js';
 import { RedisIdentifyQueue } from './identify-queue.js';
 import { redisKeys } from './keys.js';
@@ -72,7 +78,13 @@ export async function createRedisCoordination(opts: RedisCoordinationOptions): P
     metrics.sessionHooks,
   );
   let subscriber: Redis | undefined;
-  const pubsub = new RedisPubSub(redis, () => (subscriber ??= open('subscriber')), keys, guard, log.child({ component: 'pubsub' }));
+  const pubsub = new RedisPubSub(
+    redis,
+    () => (subscriber ??= open('subscriber')),
+    keys,
+    guard,
+    log.child({ component: 'pubsub' }),
+  );
   let closing: Promise<void> | undefined;
 
   return {
@@ -86,6 +98,7 @@ export async function createRedisCoordination(opts: RedisCoordinationOptions): P
     pubsub,
     plans: new RedisPlanStore(redis, keys, guard, pubsub),
     rateLimits: new RedisRateLimitStore(redis, keys, guard, opts.clock),
+    claims: new RedisClaims(redis, keys, guard),
     eventLog<T = unknown>(name: string, o: Partial<EventLogOptions> = {}): EventLog<T> {
       let blocking: Redis | undefined;
       return new RedisEventLog<T>(

@@ -23,6 +23,7 @@ export function redisKeys(prefix: string) {
     rateWindow: (bucket: string) => `${prefix}rl:w:${bucket}`,
     rateState: (bucket: string) => `${prefix}rl:s:${bucket}`,
     invalidSlice: (slice: number) => `${prefix}rl:invalid:${slice}`,
+    claim: (key: string) => `${prefix}claim:${key}`,
   };
 }
 

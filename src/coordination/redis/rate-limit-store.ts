@@ -61,7 +61,10 @@ export class RedisRateLimitStore implements RateLimitStore {
     return this.guard('rateLimits.recordInvalid', async () => {
       const slice = Math.floor(this.clock.now() / SLICE_MS);
       const k = this.keys.invalidSlice(slice);
-      const p = this.redis.pipeline().incrby(k, count).pexpire(k, INVALID_REQUEST_WINDOW_MS + SLICE_MS);
+      const p = this.redis
+        .pipeline()
+        .incrby(k, count)
+        .pexpire(k, INVALID_REQUEST_WINDOW_MS + SLICE_MS);
       p.mget(...this.sliceKeys(slice));
       const results = await execPipeline(p);
       return sum(results[2] as (string | null)[]);

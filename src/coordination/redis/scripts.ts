@@ -231,7 +231,7 @@ for _, g in ipairs(groups) do
   end
   if not minid or less(bound, minid) then minid = bound end
 end
-if minid then redis.call('XTRIM', KEYS[1], 'MINID', '~', minid) end
+if minid then redis.call('XTRIM', KEYS[1], 'MINID', minid) end
 return acked`,
   },
 } as const;

@@ -34,12 +34,12 @@ export class RedisSessionBackend implements SessionBackend {
         const key = this.keys.session(w.shardCount, w.shardId);
         const json = w.info ? JSON.stringify(w.info) : '';
         if (w.fence) {
-          void runScript(p, 'sessionFencedWrite', [key, this.keys.leases(w.fence.generation)], [
-            w.shardId,
-            epochArg(w.fence.epoch),
-            json,
-            this.ttlMs,
-          ]);
+          void runScript(
+            p,
+            'sessionFencedWrite',
+            [key, this.keys.leases(w.fence.generation)],
+            [w.shardId, epochArg(w.fence.epoch), json, this.ttlMs],
+          );
         } else if (w.info) {
           p.set(key, json, 'PX', this.ttlMs);
         } else {

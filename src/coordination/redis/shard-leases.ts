@@ -19,7 +19,12 @@ export class RedisShardLeases implements ShardLeases {
     private readonly guard: RedisGuard,
   ) {}
 
-  acquire(generation: number, shardId: number, holder: string, ttlMs: number): Promise<{ epoch: number } | null> {
+  acquire(
+    generation: number,
+    shardId: number,
+    holder: string,
+    ttlMs: number,
+  ): Promise<{ epoch: number } | null> {
     return this.guard('leases.acquire', async () => {
       const r = (await runScript(
         this.redis,
@@ -33,30 +38,36 @@ export class RedisShardLeases implements ShardLeases {
 
   renew(generation: number, shardId: number, holder: string, epoch: number, ttlMs: number): Promise<boolean> {
     return this.guard('leases.renew', async () => {
-      const r = await runScript(this.redis, 'leaseRenew', [this.keys.leases(generation)], [
-        shardId,
-        holder,
-        epochArg(epoch),
-        Math.ceil(ttlMs),
-      ]);
+      const r = await runScript(
+        this.redis,
+        'leaseRenew',
+        [this.keys.leases(generation)],
+        [shardId, holder, epochArg(epoch), Math.ceil(ttlMs)],
+      );
       return r === 1;
     });
   }
 
   release(generation: number, shardId: number, holder: string, epoch: number): Promise<boolean> {
     return this.guard('leases.release', async () => {
-      const r = await runScript(this.redis, 'leaseRelease', [this.keys.leases(generation)], [
-        shardId,
-        holder,
-        epochArg(epoch),
-      ]);
+      const r = await runScript(
+        this.redis,
+        'leaseRelease',
+        [this.keys.leases(generation)],
+        [shardId, holder, epochArg(epoch)],
+      );
       return r === 1;
     });
   }
 
   holders(generation: number): Promise<ShardLease[]> {
     return this.guard('leases.holders', async () => {
-      const flat = (await runScript(this.redis, 'leaseHolders', [this.keys.leases(generation)], [])) as string[];
+      const flat = (await runScript(
+        this.redis,
+        'leaseHolders',
+        [this.keys.leases(generation)],
+        [],
+      )) as string[];
       const out: ShardLease[] = [];
       for (let i = 0; i < flat.length; i += 2) {
         const m = /^(\d+)\|(\d+)\|(.*)$/s.exec(flat[i + 1]!);
@@ -75,7 +86,12 @@ export class RedisShardLeases implements ShardLeases {
 
   checkFence(generation: number, shardId: number, epoch: number): Promise<boolean> {
     return this.guard('leases.checkFence', async () => {
-      const r = await runScript(this.redis, 'leaseFence', [this.keys.leases(generation)], [shardId, epochArg(epoch)]);
+      const r = await runScript(
+        this.redis,
+        'leaseFence',
+        [this.keys.leases(generation)],
+        [shardId, epochArg(epoch)],
+      );
       return r === 1;
     });
   }
