@@ -94,20 +94,37 @@ export function openRedis(
 }
 
 const UNAVAILABLE_REPLIES = ['LOADING', 'BUSY', 'READONLY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN'];
+const UNAVAILABLE_MESSAGES = [
+  'Command timed out',
+  'Connection is closed.',
+  "Stream isn't writeable",
+  'pipeline aborted',
+];
+const NETWORK_CODES = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+];
 
 /**
- * True when `err` means "Redis unreachable / not answering" rather than a bug in the command: anything
- * that is not a Redis error reply, plus the replies of a server that is starting or failing over.
+ * True when `err` means "Redis unreachable / not answering" rather than a bug or bad data: ioredis'
+ * timeout, closed-connection and retry-exhaustion errors, socket errors, and the replies of a server
+ * that is starting or failing over. Other errors (script errors, corrupt JSON) pass through unchanged.
  *
  * @example
  * if (isUnavailable(err)) throw new CoordinationUnavailableError('op', err);
  */
 export function isUnavailable(err: unknown): boolean {
-  if (err instanceof ReplyError) {
-    const message = (err as Error).message;
-    return UNAVAILABLE_REPLIES.some((p) => message.startsWith(p));
-  }
-  return err instanceof Error;
+  if (!(err instanceof Error)) return false;
+  if (err instanceof ReplyError) return UNAVAILABLE_REPLIES.some((p) => err.message.startsWith(p));
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  if (UNAVAILABLE_MESSAGES.some((m) => err.message.startsWith(m))) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code !== undefined && NETWORK_CODES.includes(code);
 }
 
 /**
