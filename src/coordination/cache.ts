@@ -17,7 +17,12 @@ export interface Cache {
   getOrLoad<T>(key: string, ttlMs: number, tags: readonly string[], loader: () => Promise<T>): Promise<T>;
 }
 
-/** What a backend provides under {@link TaggedCache}. Values are JSON strings. */
+/**
+ * What a backend provides under {@link TaggedCache}. Values are JSON strings.
+ *
+ * @example
+ * const cache = new TaggedCache(backend);
+ */
 export interface CacheBackend {
   /** The value (if any) plus an opaque stamp of the tags' invalidation versions, in one round trip. */
   read(key: string, tags: readonly string[]): Promise<{ value: string | undefined; stamp: string }>;

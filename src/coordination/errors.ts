@@ -48,7 +48,12 @@ export class IdentifyBudgetExhaustedError extends AppError {
   }
 }
 
-/** True for the `AbortError` a Clock's sleep (or an aborted wait) rejects with. */
+/**
+ * True for the `AbortError` a Clock's sleep (or an aborted wait) rejects with.
+ *
+ * @example
+ * catch (err) { if (isAbortError(err)) return; throw err; }
+ */
 export function isAbortError(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError';
 }

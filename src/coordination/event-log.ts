@@ -10,7 +10,12 @@ export interface LogEntry<T> {
   readonly events: readonly T[];
 }
 
-/** How far the consumer group is behind, as {@link EventLog.pending} reports it. */
+/**
+ * How far the consumer group is behind, as {@link EventLog.pending} reports it.
+ *
+ * @example
+ * const { pending, lag } = await log.pending(); lagGauge.set(lag);
+ */
 export interface PendingInfo {
   /** Entries delivered to a consumer but not acknowledged yet. */
   readonly pending: number;
@@ -21,7 +26,12 @@ export interface PendingInfo {
   readonly consumers: readonly { readonly name: string; readonly pending: number; readonly idleMs: number }[];
 }
 
-/** Options of {@link EventLog.read}. */
+/**
+ * Options of {@link EventLog.read}.
+ *
+ * @example
+ * await log.read('writer-0', { count: 10, blockMs: 1000 });
+ */
 export interface ReadOptions {
   /** Most entries to return (each entry packs up to `packSize` events). */
   readonly count: number;
@@ -51,7 +61,12 @@ export interface EventLog<T = unknown> {
   pending(): Promise<PendingInfo>;
 }
 
-/** Tunables of an event log; defaults in {@link EVENT_LOG_DEFAULTS}. */
+/**
+ * Tunables of an event log; defaults in {@link EVENT_LOG_DEFAULTS}.
+ *
+ * @example
+ * coordination.eventLog('events', { group: 'writer', packSize: 100 });
+ */
 export interface EventLogOptions {
   /** Consumer group name. */
   readonly group: string;
@@ -67,7 +82,12 @@ export interface EventLogOptions {
  */
 export const EVENT_LOG_DEFAULTS = { group: 'writer', packSize: 100 } as const satisfies EventLogOptions;
 
-/** Splits `events` into chunks of at most `size`. */
+/**
+ * Splits `events` into chunks of at most `size`.
+ *
+ * @example
+ * pack([1, 2, 3], 2); // [[1, 2], [3]]
+ */
 export function pack<T>(events: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < events.length; i += size) out.push(events.slice(i, i + size));

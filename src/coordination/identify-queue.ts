@@ -4,7 +4,12 @@ import type { Logger } from '../logging/logger.js';
 import { type Clock, systemClock } from './clock.js';
 import { CoordinationUnavailableError, IdentifyBudgetExhaustedError, isAbortError } from './errors.js';
 
-/** The shared daily identify budget as the queue tracks it. */
+/**
+ * The shared daily identify budget as the queue tracks it.
+ *
+ * @example
+ * const b = await queue.budget(); if (b && b.remaining < 100) log.warn(b, 'identify budget low');
+ */
 export interface IdentifyBudget {
   readonly remaining: number;
   readonly total: number;
@@ -33,7 +38,12 @@ export interface IdentifyQueue {
   budget(): Promise<IdentifyBudget | null>;
 }
 
-/** Tunables of an identify queue; defaults in {@link IDENTIFY_DEFAULTS}. */
+/**
+ * Tunables of an identify queue; defaults in {@link IDENTIFY_DEFAULTS}.
+ *
+ * @example
+ * createCoordination({ keyPrefix, log, identify: { reserve: 50 } });
+ */
 export interface IdentifyOptions {
   /** How long one identify occupies its bucket. */
   readonly windowMs: number;
@@ -61,7 +71,12 @@ export const IDENTIFY_DEFAULTS = {
   assumedResetMs: 24 * 60 * 60 * 1000,
 } as const satisfies IdentifyOptions;
 
-/** What a backend's atomic "try to identify now" step answers. */
+/**
+ * What a backend's atomic "try to identify now" step answers.
+ *
+ * @example
+ * const r: IdentifyAttempt = { kind: 'wait', ms: 1200 };
+ */
 export type IdentifyAttempt =
   | { readonly kind: 'acquired' }
   | { readonly kind: 'wait'; readonly ms: number }
@@ -91,7 +106,12 @@ export async function waitForSlot(
   }
 }
 
-/** Options of {@link identifyThrottler}. */
+/**
+ * Options of {@link identifyThrottler}.
+ *
+ * @example
+ * identifyThrottler(queue, { log, onBudgetExhausted: () => alerts.inc() });
+ */
 export interface IdentifyThrottlerOptions {
   readonly log?: Logger;
   readonly clock?: Clock;

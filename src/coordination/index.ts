@@ -45,7 +45,12 @@ export {
 } from './rate-limit-store.js';
 export { REDIS_CONNECTION_DEFAULTS, type RedisConnectionOptions } from './redis/index.js';
 
-/** Options of {@link createCoordination}. */
+/**
+ * Options of {@link createCoordination}.
+ *
+ * @example
+ * const opts: CoordinationOptions = { redisUrl: config.redis.url, keyPrefix: config.redis.keyPrefix, log };
+ */
 export interface CoordinationOptions {
   /** Redis URL (`REDIS_URL`); omit for the in-memory backend (single process, role `all`). */
   readonly redisUrl?: string | undefined;

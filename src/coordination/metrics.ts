@@ -3,7 +3,12 @@ import { IdentifyBudgetExhaustedError, isAbortError } from './errors.js';
 import type { IdentifyQueue } from './identify-queue.js';
 import type { SessionStoreHooks } from './session-store.js';
 
-/** The coordination layer's Prometheus instruments (registered on the given registry, if any). */
+/**
+ * The coordination layer's Prometheus instruments (registered on the given registry, if any).
+ *
+ * @example
+ * const queue = coordinationMetrics(registry, 'redis').wrapIdentify(rawQueue);
+ */
 export interface CoordinationMetrics {
   readonly sessionHooks: SessionStoreHooks;
   /** Wraps a queue so waits are timed and outcomes counted. */

@@ -30,7 +30,12 @@ export interface PlanStore {
   watch(handler: (plan: ShardPlan) => void | Promise<void>): Promise<() => Promise<void>>;
 }
 
-/** The pub/sub channel plan changes are announced on. */
+/**
+ * The pub/sub channel plan changes are announced on.
+ *
+ * @example
+ * await pubsub.subscribe(PLAN_CHANNEL, (plan) => reconcile(plan));
+ */
 export const PLAN_CHANNEL = 'plan';
 
 /**

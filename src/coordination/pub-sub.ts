@@ -1,4 +1,9 @@
-/** Receives one message of a channel. Errors it throws are logged, never propagated to the publisher. */
+/**
+ * Receives one message of a channel. Errors it throws are logged, never propagated to the publisher.
+ *
+ * @example
+ * const onReload: MessageHandler<{ cog: string }> = ({ cog }) => reload(cog);
+ */
 export type MessageHandler<T = unknown> = (message: T) => void | Promise<void>;
 
 /**

@@ -26,9 +26,19 @@ export interface RateLimitStore {
   invalidCount(): Promise<number>;
 }
 
-/** Discord's invalid request window: 10 minutes (counted in one-minute slices). */
+/**
+ * Discord's invalid request window: 10 minutes (counted in one-minute slices).
+ *
+ * @example
+ * if ((await store.invalidCount()) > INVALID_REQUEST_LIMIT * 0.9) pauseRest(INVALID_REQUEST_WINDOW_MS);
+ */
 export const INVALID_REQUEST_WINDOW_MS = 10 * 60 * 1000;
-/** Discord's invalid request limit per window and IP. */
+/**
+ * Discord's invalid request limit per window and IP.
+ *
+ * @example
+ * if ((await store.invalidCount()) > INVALID_REQUEST_LIMIT * 0.9) pauseRest();
+ */
 export const INVALID_REQUEST_LIMIT = 10_000;
 
 /**

@@ -26,7 +26,12 @@ export interface SessionStore {
   flush(): Promise<void>;
 }
 
-/** One queued session write as a backend persists it (`info: null` deletes). */
+/**
+ * One queued session write as a backend persists it (`info: null` deletes).
+ *
+ * @example
+ * const w: SessionWrite = { shardId: 3, shardCount: 16, info: null }; // a delete
+ */
 export interface SessionWrite {
   readonly shardId: number;
   readonly shardCount: number;
@@ -34,14 +39,24 @@ export interface SessionWrite {
   readonly fence?: Fence | undefined;
 }
 
-/** What a backend provides under the shared debouncer. */
+/**
+ * What a backend provides under the shared debouncer.
+ *
+ * @example
+ * const { refused } = await backend.write([{ shardId: 3, shardCount: 16, info }]);
+ */
 export interface SessionBackend {
   read(shardId: number, shardCount: number): Promise<SessionInfo | null>;
   /** Persists the writes (one round trip); returns how many fenced writes were refused. */
   write(writes: readonly SessionWrite[]): Promise<{ refused: number }>;
 }
 
-/** Tunables of the session store; defaults in {@link SESSION_DEFAULTS}. */
+/**
+ * Tunables of the session store; defaults in {@link SESSION_DEFAULTS}.
+ *
+ * @example
+ * const opts: SessionOptions = { ...SESSION_DEFAULTS, flushIntervalMs: 250 };
+ */
 export interface SessionOptions {
   /** Longest time a queued write waits; 0 writes through on the next tick. */
   readonly flushIntervalMs: number;
@@ -60,7 +75,12 @@ export const SESSION_DEFAULTS = {
   ttlMs: 60 * 60 * 1000,
 } as const satisfies SessionOptions;
 
-/** Counters the debouncer reports to (wired to prom-client by the caller). */
+/**
+ * Counters the debouncer reports to (wired to prom-client by the caller).
+ *
+ * @example
+ * const hooks: SessionStoreHooks = { onFlush: (writes, refused) => counter.inc(writes - refused) };
+ */
 export interface SessionStoreHooks {
   onFlush?(writes: number, refused: number): void;
 }
@@ -155,7 +175,12 @@ function key(shardId: number, shardCount: number): string {
   return `${shardCount}:${shardId}`;
 }
 
-/** Options of {@link sessionInfoCallbacks}. */
+/**
+ * Options of {@link sessionInfoCallbacks}.
+ *
+ * @example
+ * sessionInfoCallbacks(store, { shardCount: plan.totalShards, fence: (s) => fences.get(s) });
+ */
 export interface SessionCallbackOptions {
   /** The manager's total shard count (the plan's `totalShards`). */
   readonly shardCount: number;
@@ -163,7 +188,12 @@ export interface SessionCallbackOptions {
   readonly fence?: (shardId: number) => Fence | undefined;
 }
 
-/** The callbacks {@link sessionInfoCallbacks} returns (bound functions, safe to pass around). */
+/**
+ * The callbacks {@link sessionInfoCallbacks} returns (bound functions, safe to pass around).
+ *
+ * @example
+ * const cb: SessionCallbacks = sessionInfoCallbacks(coordination.sessions, { shardCount: 16 });
+ */
 export interface SessionCallbacks {
   readonly retrieveSessionInfo: (shardId: number) => Promise<SessionInfo | null>;
   readonly updateSessionInfo: (shardId: number, info: SessionInfo | null) => void;

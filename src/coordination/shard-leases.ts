@@ -49,7 +49,12 @@ export interface ShardLeases {
   checkFence(generation: number, shardId: number, epoch: number): Promise<boolean>;
 }
 
-/** A fencing token: the generation and epoch a writer acquired its shard lease with. */
+/**
+ * A fencing token: the generation and epoch a writer acquired its shard lease with.
+ *
+ * @example
+ * sessions.set(3, info, { generation: plan.generation, epoch: lease.epoch });
+ */
 export interface Fence {
   readonly generation: number;
   readonly epoch: number;

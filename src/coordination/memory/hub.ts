@@ -8,7 +8,12 @@ interface Expiring<T> {
   expiresAt: number;
 }
 
-/** A stored stream entry of a memory event log. */
+/**
+ * A stored stream entry of a memory event log.
+ *
+ * @example
+ * const entry: MemoryStreamEntry = { id: '5-0', ms: 5, seq: 0, events: [] };
+ */
 export interface MemoryStreamEntry {
   readonly id: string;
   readonly ms: number;
@@ -16,7 +21,12 @@ export interface MemoryStreamEntry {
   readonly events: readonly unknown[];
 }
 
-/** Consumer-group state of a memory event log (mirrors a Redis stream group). */
+/**
+ * Consumer-group state of a memory event log (mirrors a Redis stream group).
+ *
+ * @example
+ * const s: MemoryStream | undefined = hub.streams.get('events\u0000writer');
+ */
 export interface MemoryStream {
   entries: MemoryStreamEntry[];
   lastMs: number;

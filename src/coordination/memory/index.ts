@@ -19,7 +19,12 @@ import { MemoryShardLeases } from './shard-leases.js';
 
 export { MemoryHub } from './hub.js';
 
-/** Options of {@link createMemoryCoordination}. */
+/**
+ * Options of {@link createMemoryCoordination}.
+ *
+ * @example
+ * createMemoryCoordination({ hub: new MemoryHub(systemClock), log });
+ */
 export interface MemoryCoordinationOptions {
   /** Shared state; instances over one hub behave like pods sharing one Redis. Owns the clock. */
   readonly hub: MemoryHub;

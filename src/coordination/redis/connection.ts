@@ -47,7 +47,12 @@ export const REDIS_CONNECTION_DEFAULTS = {
   maxBlockMs: 5_000,
 } as const satisfies RedisConnectionOptions;
 
-/** What a Redis client is used for (each kind has its own connection). */
+/**
+ * What a Redis client is used for (each kind has its own connection).
+ *
+ * @example
+ * openRedis(url, REDIS_CONNECTION_DEFAULTS, 'blocking', log);
+ */
 export type ConnectionKind = 'command' | 'subscriber' | 'blocking';
 
 /**
@@ -148,7 +153,12 @@ export function redisGuard(
   };
 }
 
-/** The guard function type {@link redisGuard} returns. */
+/**
+ * The guard function type {@link redisGuard} returns.
+ *
+ * @example
+ * const guard: RedisGuard = redisGuard(metrics);
+ */
 export type RedisGuard = ReturnType<typeof redisGuard>;
 
 /**

@@ -28,7 +28,12 @@ import { RedisShardLeases } from './shard-leases.js';
 
 export { REDIS_CONNECTION_DEFAULTS, type RedisConnectionOptions } from './connection.js';
 
-/** Options of {@link createRedisCoordination}. */
+/**
+ * Options of {@link createRedisCoordination}.
+ *
+ * @example
+ * await createRedisCoordination({ url, keyPrefix: 'guildhall:', log, clock: systemClock });
+ */
 export interface RedisCoordinationOptions {
   readonly url: string;
   readonly keyPrefix: string;

@@ -27,5 +27,10 @@ export function redisKeys(prefix: string) {
   };
 }
 
-/** The key builder {@link redisKeys} returns. */
+/**
+ * The key builder {@link redisKeys} returns.
+ *
+ * @example
+ * const keys: RedisKeys = redisKeys('guildhall:');
+ */
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -18,7 +18,12 @@ local function parse(v)
 end
 `;
 
-/** The scripts, by command name: number of KEYS and source. */
+/**
+ * The scripts, by command name: number of KEYS and source.
+ *
+ * @example
+ * redis.defineCommand('leaseFence', { numberOfKeys: SCRIPTS.leaseFence.keys, lua: SCRIPTS.leaseFence.lua });
+ */
 export const SCRIPTS = {
   // KEYS: leases, epochs. ARGV: shard, holder, ttlMs. → {epoch, expiresAt} | nil
   leaseAcquire: {
@@ -236,7 +241,12 @@ return acked`,
   },
 } as const;
 
-/** A script's command name. */
+/**
+ * A script's command name.
+ *
+ * @example
+ * const name: ScriptName = 'leaseAcquire';
+ */
 export type ScriptName = keyof typeof SCRIPTS;
 
 /**

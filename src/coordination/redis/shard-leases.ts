@@ -97,7 +97,12 @@ export class RedisShardLeases implements ShardLeases {
   }
 }
 
-/** Epochs travel as decimal integer strings (as stored); anything else can never match. */
+/**
+ * Epochs travel as decimal integer strings (as stored); anything else can never match.
+ *
+ * @example
+ * runScript(redis, 'leaseFence', [key], [shardId, epochArg(epoch)]);
+ */
 export function epochArg(epoch: number): string {
   return Number.isSafeInteger(epoch) && epoch > 0 ? String(epoch) : 'x';
 }
