@@ -90,10 +90,16 @@ export async function planCommand(
     const [lock] = await c.leases.holders(CONTROLLER_LOCK_GENERATION);
     const generations = plan ? generationsToRun(plan) : [];
     const observed = await Promise.all(
-      generations.map(async (g) => ({ ...g, readiness: await observeGeneration(c, g.generation, g.totalShards) })),
+      generations.map(async (g) => ({
+        ...g,
+        readiness: await observeGeneration(c, g.generation, g.totalShards),
+      })),
     );
     const leases = await Promise.all(
-      generations.map(async (g) => ({ generation: g.generation, holders: await c.leases.holders(g.generation) })),
+      generations.map(async (g) => ({
+        generation: g.generation,
+        holders: await c.leases.holders(g.generation),
+      })),
     );
     if (opts.json) {
       io.out(`${JSON.stringify({ plan, status, leases: observed.map((o) => ({ ...o })) }, null, 2)}\n`);
@@ -126,7 +132,9 @@ export async function planCommand(
       lines.push(
         `Generation ${o.generation} (${o.mode}): ${o.readiness.leased}/${o.totalShards} leased, ${o.readiness.ready}/${o.totalShards} READY`,
       );
-      const held = new Map(leases.find((l) => l.generation === o.generation)?.holders.map((h) => [h.shardId, h]));
+      const held = new Map(
+        leases.find((l) => l.generation === o.generation)?.holders.map((h) => [h.shardId, h]),
+      );
       lines.push(
         ...table(
           ['SHARD', 'HOLDER', 'EPOCH', 'EXPIRES', 'READY'],
@@ -186,7 +194,11 @@ export async function reshardCommand(
   const clock = deps.clock ?? systemClock;
   const pollMs = deps.pollMs ?? 500;
   if (!opts.abort && (opts.shards === undefined || !Number.isSafeInteger(opts.shards) || opts.shards < 1))
-    throw new AppError(400, 'invalid_shard_count', `--shards must be a positive whole number (got ${String(opts.shards)})`);
+    throw new AppError(
+      400,
+      'invalid_shard_count',
+      `--shards must be a positive whole number (got ${String(opts.shards)})`,
+    );
   await withCoordination(ctx, deps, async (c) => {
     const request = await submitReshardRequest(c, {
       ...(opts.abort ? { abort: true } : { shards: opts.shards }),
@@ -207,7 +219,11 @@ export async function reshardCommand(
     }
     const answer = status.request!;
     if (answer.outcome === 'refused')
-      throw new AppError(409, answer.code ?? 'reshard_refused', `reshard refused: ${answer.message ?? answer.code}`);
+      throw new AppError(
+        409,
+        answer.code ?? 'reshard_refused',
+        `reshard refused: ${answer.message ?? answer.code}`,
+      );
     io.out(
       opts.abort
         ? `Abort accepted: rolling back to generation ${status.plan?.generation}.\n`
@@ -235,12 +251,28 @@ export async function reshardCommand(
           );
           return;
         }
-        throw new AppError(500, 'reshard_rolled_back', `reshard rolled back: ${last?.reason ?? 'unknown reason'}`);
+        throw new AppError(
+          500,
+          'reshard_rolled_back',
+          `reshard rolled back: ${last?.reason ?? 'unknown reason'}`,
+        );
       }
       const r = status?.reshard;
-      if (r) draw(progressLine(r.phase, r.phase === 'overlap' ? r.ready : r.total - Math.min(r.total, r.leased), r.total, r.phase === 'draining' ? `${r.leased} old leases held` : `${r.leased} leased`));
+      if (r)
+        draw(
+          progressLine(
+            r.phase,
+            r.phase === 'overlap' ? r.ready : r.total - Math.min(r.total, r.leased),
+            r.total,
+            r.phase === 'draining' ? `${r.leased} old leases held` : `${r.leased} leased`,
+          ),
+        );
       if (clock.now() > until)
-        throw new AppError(504, 'reshard_wait_timeout', 'gave up waiting; the reshard continues (see `guildhall plan`)');
+        throw new AppError(
+          504,
+          'reshard_wait_timeout',
+          'gave up waiting; the reshard continues (see `guildhall plan`)',
+        );
       await clock.sleep(pollMs);
     }
   });
@@ -265,7 +297,8 @@ function statusLines(status: ControllerStatus | null, lockHolder: string | null,
     `Controller: leader ${status.leader} · status ${ago(now, Date.parse(status.updatedAt))} · recommended ${status.desired.recommendedShards ?? '?'} · target ${status.desired.targetShards ?? '?'}${status.desired.source === 'fixed' ? ' (fixed)' : ''}`,
     `  shards ${c.leased}/${c.totalShards} leased, ${c.ready}/${c.totalShards} READY · replicas ${c.replicas ?? '-'} (want ${c.desiredReplicas ?? '-'}) · pods ready ${c.podsReady ?? '-'}/${c.podsTotal ?? '-'} · identify budget ${status.identifyBudget ? `${status.identifyBudget.remaining}/${status.identifyBudget.total}` : 'unknown'}`,
   ];
-  if (status.desired.blocked) lines.push(`  blocked: ${status.desired.blocked.code}: ${status.desired.blocked.message}`);
+  if (status.desired.blocked)
+    lines.push(`  blocked: ${status.desired.blocked.code}: ${status.desired.blocked.message}`);
   if (status.reshard)
     lines.push(
       `  reshard: ${progressLine(status.reshard.phase, status.reshard.ready, status.reshard.total, `generation ${status.reshard.fromGeneration} → ${status.reshard.toGeneration}`)}`,
@@ -274,12 +307,19 @@ function statusLines(status: ControllerStatus | null, lockHolder: string | null,
     lines.push(
       `  last reshard: ${status.lastReshard.fromShards} → ${status.lastReshard.toShards} ${status.lastReshard.outcome}${status.lastReshard.reason ? ` (${status.lastReshard.reason})` : ''}`,
     );
-  if (status.lastError) lines.push(`  last error: ${status.lastError.message} (${ago(now, Date.parse(status.lastError.at))})`);
+  if (status.lastError)
+    lines.push(`  last error: ${status.lastError.message} (${ago(now, Date.parse(status.lastError.at))})`);
   lines.push('Conditions:');
   lines.push(
     ...table(
       ['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'],
-      status.conditions.map((x) => [x.type, x.status, x.reason, ago(now, Date.parse(x.lastTransitionTime)), x.message]),
+      status.conditions.map((x) => [
+        x.type,
+        x.status,
+        x.reason,
+        ago(now, Date.parse(x.lastTransitionTime)),
+        x.message,
+      ]),
     ).map((l) => `  ${l}`),
   );
   return lines;

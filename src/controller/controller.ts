@@ -90,7 +90,10 @@ export class Controller {
     try {
       unsubscribe = await this.opts.pubsub?.subscribe(RESHARD_CHANNEL, () => queue.add('plan'));
     } catch (err) {
-      this.log.warn({ err: { message: (err as Error).message } }, 'cannot subscribe to reshard requests; resync will find them');
+      this.log.warn(
+        { err: { message: (err as Error).message } },
+        'cannot subscribe to reshard requests; resync will find them',
+      );
     }
     for (const k of KEYS) queue.add(k);
     const resync = (async () => {

@@ -36,8 +36,7 @@ export function discordRest(opts: { apiUrl: string; token: string; timeoutMs?: n
  * const gateway = restGateway(discordRest({ apiUrl, token }));
  */
 export function restGateway(rest: REST): GatewaySource {
-  return async (signal) =>
-    (await rest.get(Routes.gatewayBot(), { signal })) as RESTGetAPIGatewayBotResult;
+  return async (signal) => (await rest.get(Routes.gatewayBot(), { signal })) as RESTGetAPIGatewayBotResult;
 }
 
 /**

@@ -32,7 +32,11 @@ export {
   checkTimings,
   createLeaderElector,
 } from './leader-election.js';
-export { coordinationLock, CONTROLLER_LOCK_GENERATION, type CoordinationLockOptions } from './coordination-lock.js';
+export {
+  coordinationLock,
+  CONTROLLER_LOCK_GENERATION,
+  type CoordinationLockOptions,
+} from './coordination-lock.js';
 export { kubeLeaseLock, type KubeLeaseLockOptions } from './kube-lease-lock.js';
 export {
   KubeApi,

@@ -49,7 +49,9 @@ export function kubeConnectionFromConfig(c: {
 }): KubeConnection | null {
   if (c.kubernetesApiUrl) return { server: c.kubernetesApiUrl.replace(/\/+$/, ''), token: c.kubernetesToken };
   if (!c.kubernetesServiceHost) return null;
-  const host = c.kubernetesServiceHost.includes(':') ? `[${c.kubernetesServiceHost}]` : c.kubernetesServiceHost;
+  const host = c.kubernetesServiceHost.includes(':')
+    ? `[${c.kubernetesServiceHost}]`
+    : c.kubernetesServiceHost;
   return {
     server: `https://${host}:${c.kubernetesServicePort ?? 443}`,
     tokenFile: `${SERVICE_ACCOUNT_DIR}/token`,
@@ -311,7 +313,8 @@ function normalize(operation: string, err: unknown, caller: AbortSignal, timeout
   }
   const e = err instanceof Error ? err : new Error(String(err));
   if (e.name === 'AbortError' || (e as { type?: string }).type === 'aborted') {
-    if (caller.aborted) return new KubeApiError(operation, 0, 'Aborted', 'aborted by the caller', { cause: e });
+    if (caller.aborted)
+      return new KubeApiError(operation, 0, 'Aborted', 'aborted by the caller', { cause: e });
     return new KubeApiError(operation, 0, 'Timeout', `no answer within ${timeoutMs} ms`, { cause: e });
   }
   return new KubeApiError(operation, 0, 'Unreachable', e.message, { cause: e });

@@ -184,7 +184,8 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
         if (signal.aborted) break;
         if (r instanceof Error || !r.held) {
           const holder = r instanceof Error ? undefined : r.holder;
-          if (r instanceof Error) log.debug({ err: { message: r.message } }, 'leader election attempt failed');
+          if (r instanceof Error)
+            log.debug({ err: { message: r.message } }, 'leader election attempt failed');
           else if (holder !== lastHolder) log.info({ leader: holder }, 'another controller leads');
           lastHolder = holder ?? lastHolder;
           await sleep(t.retryPeriodMs * (1 + Math.random() * 0.2), signal);

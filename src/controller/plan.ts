@@ -312,8 +312,7 @@ export function checkShardCount(shards: number, ctx: ShardCountContext): Refusal
       code: 'below_guild_minimum',
       message: `${shards} shards is fewer than the ${ctx.minShards} the guild count needs at ${GUILDS_PER_SHARD_LIMIT} guilds per shard`,
     };
-  if (shards === ctx.current)
-    return { code: 'unchanged', message: `the plan already has ${shards} shards` };
+  if (shards === ctx.current) return { code: 'unchanged', message: `the plan already has ${shards} shards` };
   if (!ctx.budget)
     return {
       code: 'identify_budget_unknown',

@@ -49,9 +49,19 @@ export const RBAC_DEFAULTS = {
 export function controllerRules(o: RbacOptions): PolicyRule[] {
   return [
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [o.leaseName], verbs: ['get', 'update'] },
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: [o.leaseName],
+      verbs: ['get', 'update'],
+    },
     { apiGroups: ['apps'], resources: ['statefulsets'], resourceNames: [o.statefulSet], verbs: ['get'] },
-    { apiGroups: ['apps'], resources: ['statefulsets/scale'], resourceNames: [o.statefulSet], verbs: ['get', 'patch'] },
+    {
+      apiGroups: ['apps'],
+      resources: ['statefulsets/scale'],
+      resourceNames: [o.statefulSet],
+      verbs: ['get', 'patch'],
+    },
     { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   ];
@@ -98,7 +108,7 @@ export function rbacObjects(o: RbacOptions): Record<string, unknown>[] {
 export function renderRbacYaml(o: RbacOptions): string {
   const header = [
     '# Generated from src/controller/rbac.ts (renderRbacYaml) — do not edit by hand; a test checks it.',
-    '# The controller\'s exact Kubernetes permissions: its leader-election Lease, the shard StatefulSet',
+    "# The controller's exact Kubernetes permissions: its leader-election Lease, the shard StatefulSet",
     '# and its scale subresource, pod list (readiness) and event create. The Helm chart renders the same rules.',
   ];
   return `${header.join('\n')}\n${rbacObjects(o)

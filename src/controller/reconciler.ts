@@ -249,7 +249,10 @@ export class Reconciler {
         if (wanted !== replicas) {
           this.guard(signal);
           await this.deps.workload.scale(wanted, signal);
-          this.log.info({ from: replicas, to: wanted, shards: step.plan.totalShards }, 'scaled shard StatefulSet');
+          this.log.info(
+            { from: replicas, to: wanted, shards: step.plan.totalShards },
+            'scaled shard StatefulSet',
+          );
           events.push({
             type: 'Normal',
             reason: wanted > replicas ? 'ScaledUp' : 'ScaledDown',
@@ -272,7 +275,8 @@ export class Reconciler {
     let draining = 0;
     try {
       active = await observeGeneration(coordination, step.plan.generation, step.plan.totalShards);
-      if (step.plan.previous) draining = (await coordination.leases.holders(step.plan.previous.generation)).length;
+      if (step.plan.previous)
+        draining = (await coordination.leases.holders(step.plan.previous.generation)).length;
     } catch (err) {
       await this.fail(err, signal);
       throw err;
@@ -290,7 +294,12 @@ export class Reconciler {
         phase !== 'stable'
           ? { type: 'PlanPublished', status: 'False', reason: 'Resharding', message: `phase ${phase}` }
           : step.blocked
-            ? { type: 'PlanPublished', status: 'False', reason: camel(step.blocked.code), message: step.blocked.message }
+            ? {
+                type: 'PlanPublished',
+                status: 'False',
+                reason: camel(step.blocked.code),
+                message: step.blocked.message,
+              }
             : {
                 type: 'PlanPublished',
                 status: 'True',
@@ -302,7 +311,12 @@ export class Reconciler {
         scaleError
           ? { type: 'Scaled', status: 'False', reason: reasonOf(scaleError), message: messageOf(scaleError) }
           : replicas === null
-            ? { type: 'Scaled', status: 'Unknown', reason: 'NoWorkload', message: 'no Kubernetes API configured; nothing to scale' }
+            ? {
+                type: 'Scaled',
+                status: 'Unknown',
+                reason: 'NoWorkload',
+                message: 'no Kubernetes API configured; nothing to scale',
+              }
             : {
                 type: 'Scaled',
                 status: 'True',
@@ -312,8 +326,18 @@ export class Reconciler {
       );
       set(
         active.leased === active.total
-          ? { type: 'ShardsLeased', status: 'True', reason: 'AllLeased', message: `${active.leased}/${active.total} leased` }
-          : { type: 'ShardsLeased', status: 'False', reason: 'Unleased', message: `${active.leased}/${active.total} leased` },
+          ? {
+              type: 'ShardsLeased',
+              status: 'True',
+              reason: 'AllLeased',
+              message: `${active.leased}/${active.total} leased`,
+            }
+          : {
+              type: 'ShardsLeased',
+              status: 'False',
+              reason: 'Unleased',
+              message: `${active.leased}/${active.total} leased`,
+            },
       );
       const last = this.lastReshard ?? prev?.lastReshard;
       this.lastReshard = undefined;
@@ -336,7 +360,9 @@ export class Reconciler {
                 type: 'Resharding',
                 status: 'False',
                 reason: last ? (last.outcome === 'completed' ? 'Completed' : 'RolledBack') : 'Idle',
-                message: last ? `${last.fromShards} → ${last.toShards} shards: ${last.outcome}${last.reason ? ` (${last.reason})` : ''}` : 'no reshard yet',
+                message: last
+                  ? `${last.fromShards} → ${last.toShards} shards: ${last.outcome}${last.reason ? ` (${last.reason})` : ''}`
+                  : 'no reshard yet',
               },
       );
       set(
@@ -395,8 +421,12 @@ export class Reconciler {
     );
   }
 
-  private async publishInitial(obs: Observation, signal: AbortSignal, events: WorkloadEvent[]): Promise<Step> {
-    const total =
+  private async publishInitial(
+    obs: Observation,
+    signal: AbortSignal,
+    events: WorkloadEvent[],
+  ): Promise<Step> {
+    const wanted =
       autoTargetShards({
         current: null,
         recommended: obs.gateway.shards,
@@ -405,6 +435,8 @@ export class Reconciler {
         minShards: obs.minShards,
         fixed: this.opts.fixedShardCount,
       }) ?? roundUpToMultiple(1, obs.maxConcurrency);
+    // Never start below what the guilds need (a fixed count that is too small is reported as blocked).
+    const total = Math.max(wanted, roundUpToMultiple(obs.minShards, obs.maxConcurrency));
     const plan: ControllerPlan = {
       generation: 1,
       totalShards: total,
@@ -412,9 +444,14 @@ export class Reconciler {
       shardsPerPod: this.opts.shardsPerPod,
       highestGeneration: 1,
     };
-    if (!(await this.publish(plan, null, signal))) return { plan: (await this.currentPlan()) ?? plan, requeueAfterMs: 0 };
+    if (!(await this.publish(plan, null, signal)))
+      return { plan: (await this.currentPlan()) ?? plan, requeueAfterMs: 0 };
     this.log.info({ plan }, 'published the first shard plan');
-    events.push({ type: 'Normal', reason: 'PlanPublished', message: `Published shard plan generation 1 with ${total} shards` });
+    events.push({
+      type: 'Normal',
+      reason: 'PlanPublished',
+      message: `Published shard plan generation 1 with ${total} shards`,
+    });
     return { plan };
   }
 
@@ -474,7 +511,9 @@ export class Reconciler {
       });
       if (target !== null) {
         const cooling =
-          plan.aborted && obs.now - plan.aborted.at < this.opts.abortCooldownMs && plan.totalShards >= obs.minShards;
+          plan.aborted &&
+          obs.now - plan.aborted.at < this.opts.abortCooldownMs &&
+          plan.totalShards >= obs.minShards;
         const refusal: Refusal | null = cooling
           ? {
               code: 'cooling_down',
@@ -546,7 +585,11 @@ export class Reconciler {
         );
         return { step: rolled ?? (await lost()) };
       }
-      if (obs.budget && obs.budget.remaining <= this.opts.identifyReserve && readiness.leased < next.totalShards) {
+      if (
+        obs.budget &&
+        obs.budget.remaining <= this.opts.identifyReserve &&
+        readiness.leased < next.totalShards
+      ) {
         const rolled = await this.rollback(
           plan,
           `identify budget exhausted: ${obs.budget.remaining} left, reserve ${this.opts.identifyReserve}, ${next.totalShards - readiness.leased} shards not connected`,
@@ -623,7 +666,9 @@ export class Reconciler {
     this.reshardRequestId = requestId;
     this.log.info(
       { from: plan.totalShards, to: shards, generation, requestId },
-      requestId ? 'reshard requested; generation published in overlap' : 'reshard started; generation published in overlap',
+      requestId
+        ? 'reshard requested; generation published in overlap'
+        : 'reshard started; generation published in overlap',
     );
     events.push({
       type: 'Normal',
@@ -682,10 +727,17 @@ export class Reconciler {
   }
 
   private overlapTimeout(shards: number, maxConcurrency: number): number {
-    return this.opts.reshardTimeoutMs + Math.ceil(shards / Math.max(1, maxConcurrency)) * this.opts.identifyWindowMs;
+    return (
+      this.opts.reshardTimeoutMs +
+      Math.ceil(shards / Math.max(1, maxConcurrency)) * this.opts.identifyWindowMs
+    );
   }
 
-  private async publish(plan: ControllerPlan, expected: number | null, signal: AbortSignal): Promise<boolean> {
+  private async publish(
+    plan: ControllerPlan,
+    expected: number | null,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     this.guard(signal);
     const ok = await this.deps.coordination.plans.publish(plan, expected);
     if (!ok) this.log.warn({ expected }, 'plan changed concurrently; re-reading');
@@ -729,13 +781,27 @@ export class Reconciler {
     await this.writeStatus(signal, (prev, now) => {
       const c: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'> =
         state.result === 'disabled'
-          ? { type: 'CommandsSynced', status: 'Unknown', reason: 'NoCommandSync', message: 'no command sync hook configured' }
+          ? {
+              type: 'CommandsSynced',
+              status: 'Unknown',
+              reason: 'NoCommandSync',
+              message: 'no command sync hook configured',
+            }
           : state.result === 'failed'
             ? { type: 'CommandsSynced', status: 'False', reason: 'SyncFailed', message: state.error ?? '' }
-            : { type: 'CommandsSynced', status: 'True', reason: state.result === 'synced' ? 'Synced' : 'UpToDate', message: `cog set ${state.hash}` };
+            : {
+                type: 'CommandsSynced',
+                status: 'True',
+                reason: state.result === 'synced' ? 'Synced' : 'UpToDate',
+                message: `cog set ${state.hash}`,
+              };
       return {
         commands: state,
-        conditions: setCondition(prev?.conditions ?? [], { ...c, observedGeneration: prev?.observedGeneration ?? 0 }, now),
+        conditions: setCondition(
+          prev?.conditions ?? [],
+          { ...c, observedGeneration: prev?.observedGeneration ?? 0 },
+          now,
+        ),
       };
     });
     if (failure) throw failure;
@@ -817,7 +883,10 @@ export class Reconciler {
         await this.deps.workload.event(e, signal);
       } catch (err) {
         if (signal.aborted) return;
-        this.log.warn({ err: { message: messageOf(err) }, event: e.reason }, 'could not record a Kubernetes event');
+        this.log.warn(
+          { err: { message: messageOf(err) }, event: e.reason },
+          'could not record a Kubernetes event',
+        );
       }
     }
   }
@@ -826,7 +895,11 @@ export class Reconciler {
     this.deps.metrics.identifyBudget.set(obs.budget ? obs.budget.remaining : -1);
   }
 
-  private metricsFromPlan(plan: ControllerPlan, active: GenerationReadiness, next: GenerationReadiness | undefined): void {
+  private metricsFromPlan(
+    plan: ControllerPlan,
+    active: GenerationReadiness,
+    next: GenerationReadiness | undefined,
+  ): void {
     const m = this.deps.metrics;
     m.planShards.set({ plan: 'active' }, plan.totalShards);
     m.planShards.set({ plan: 'next' }, plan.next?.totalShards ?? 0);

@@ -58,7 +58,10 @@ export interface ControllerHandle {
  * // src/cli.ts
  * controller: async () => (await import('./controller/index.js')).controllerRole,
  */
-export async function controllerRole(ctx: RoleContext, deps: ControllerRoleDeps = {}): Promise<ControllerHandle> {
+export async function controllerRole(
+  ctx: RoleContext,
+  deps: ControllerRoleDeps = {},
+): Promise<ControllerHandle> {
   const cfg = ctx.config.controller;
   const log = ctx.log.child({ module: 'controller' });
   const timings = {
@@ -100,7 +103,11 @@ export async function controllerRole(ctx: RoleContext, deps: ControllerRoleDeps 
     : coordinationLock(coordination.leases, { identity, leaseDurationMs: timings.leaseDurationMs });
   const elector = createLeaderElector({ lock, identity, log, ...timings });
   const workload = kube
-    ? statefulSetWorkload(kube, { name: cfg.shardStatefulSet, component: 'guildhall-controller', instance: identity })
+    ? statefulSetWorkload(kube, {
+        name: cfg.shardStatefulSet,
+        component: 'guildhall-controller',
+        instance: identity,
+      })
     : noWorkload;
   const gateway =
     deps.gateway ??

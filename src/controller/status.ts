@@ -33,12 +33,7 @@ export interface Condition {
  * const t: ConditionType = 'Resharding';
  */
 export type ConditionType =
-  | 'PlanPublished'
-  | 'Scaled'
-  | 'ShardsLeased'
-  | 'Resharding'
-  | 'CommandsSynced'
-  | 'Degraded';
+  'PlanPublished' | 'Scaled' | 'ShardsLeased' | 'Resharding' | 'CommandsSynced' | 'Degraded';
 
 /**
  * Progress of the reshard in flight.

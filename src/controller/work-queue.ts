@@ -20,7 +20,10 @@ export interface WorkQueueOptions {
  * @example
  * const q = new WorkQueue(WORK_QUEUE_DEFAULTS);
  */
-export const WORK_QUEUE_DEFAULTS = { baseDelayMs: 500, maxDelayMs: 30_000 } as const satisfies WorkQueueOptions;
+export const WORK_QUEUE_DEFAULTS = {
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+} as const satisfies WorkQueueOptions;
 
 /**
  * A keyed work queue in the style of client-go's rate-limited workqueue: a key is queued at most once,
