@@ -5,6 +5,7 @@ import {
   CoreV1Api,
   type CoreV1Event,
   KubeConfig,
+  Observable,
   PatchStrategy,
   type RequestContext,
   type ResponseContext,
@@ -274,18 +275,20 @@ export class KubeApi {
   ): Promise<T> {
     const operation = `${verb} ${resource}`;
     const bound = AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs)]);
-    // client-node wraps call-time middleware as promise middleware (see its `wrapOptions`).
+    // The object-parameter API passes call-time options straight to the observable API: middleware
+    // returns client-node's Observable. It sets the abort signal and, for patches, the content type.
     const middleware = {
-      pre: async (ctx: RequestContext) => {
+      pre: (ctx: RequestContext) => {
         ctx.setSignal(bound);
         if (contentType) ctx.setHeaderParam('Content-Type', contentType);
-        return ctx;
+        return new Observable(Promise.resolve(ctx));
       },
-      post: async (ctx: ResponseContext) => ctx,
+      post: (ctx: ResponseContext) => new Observable(Promise.resolve(ctx)),
     };
-    const options = { middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as Parameters<
-      CoordinationV1Api['readNamespacedLease']
-    >[1];
+    const options: Parameters<CoordinationV1Api['readNamespacedLease']>[1] = {
+      middleware: [middleware],
+      middlewareMergeStrategy: 'append',
+    };
     try {
       const result = await fn(options);
       this.requests?.inc({ resource, verb, code: '2xx' });

@@ -57,6 +57,8 @@ export interface FakeKubeOptions {
   readonly users?: Record<string, string>;
   /** When given, requests not allowed by these rules get 403 (like RBAC for the controller's Role). */
   readonly rules?: readonly PolicyRule[];
+  /** Users bound to `rules` (default: every known user); others are allowed nothing. */
+  readonly subjects?: readonly string[];
   /** Pods become Ready this long after they are created by a scale-up. */
   readonly podReadyAfterMs?: number;
 }
@@ -203,7 +205,7 @@ export class FakeKube {
         return;
       }
     }
-    if (!this.authorized(route) || this.isForbidden(route)) {
+    if (!this.authorized(route, user) || this.isForbidden(route)) {
       const what = route.name ? `${qualified(route)} "${route.name}"` : qualified(route);
       send(
         403,
@@ -269,8 +271,9 @@ export class FakeKube {
     return null;
   }
 
-  private authorized(r: Route): boolean {
+  private authorized(r: Route, user: string): boolean {
     if (!this.opts.rules) return true;
+    if (this.opts.subjects && !this.opts.subjects.includes(user)) return false;
     return this.opts.rules.some(
       (rule) =>
         rule.apiGroups.includes(r.group) &&
