@@ -103,7 +103,7 @@ export class Controller {
         } catch {
           return;
         }
-        for (const k of KEYS) queue.add(k);
+        for (const k of KEYS) queue.addIfIdle(k);
       }
     })();
 

@@ -36,7 +36,19 @@ export function discordRest(opts: { apiUrl: string; token: string; timeoutMs?: n
  * const gateway = restGateway(discordRest({ apiUrl, token }));
  */
 export function restGateway(rest: REST): GatewaySource {
-  return async (signal) => (await rest.get(Routes.gatewayBot(), { signal })) as RESTGetAPIGatewayBotResult;
+  return async (signal) => {
+    // @discordjs/rest leaves its abort listener on the signal it is given; hand it a per-call signal
+    // so the long-lived leadership signal does not collect one listener per request.
+    const call = new AbortController();
+    const onAbort = () => call.abort(signal.reason);
+    if (signal.aborted) call.abort(signal.reason);
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await rest.get(Routes.gatewayBot(), { signal: call.signal })) as RESTGetAPIGatewayBotResult;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
 }
 
 /**

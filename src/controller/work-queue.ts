@@ -73,6 +73,15 @@ export class WorkQueue<K extends string = string> {
     for (const w of waiters) w();
   }
 
+  /**
+   * Queues the key unless it is already queued, being processed, or waiting for a delayed add (a
+   * failure backoff or a requeue-after): what a periodic resync uses, so it never cuts a backoff short.
+   */
+  addIfIdle(key: K): void {
+    if (this.timers.has(key) || this.processing.has(key)) return;
+    this.add(key);
+  }
+
   /** Queues the key after `ms` (an earlier pending delay for the key wins). */
   addAfter(key: K, ms: number): void {
     if (this.stopped) return;

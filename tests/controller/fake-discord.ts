@@ -38,7 +38,7 @@ export class FakeDiscord {
     return `${this.url}/api`;
   }
 
-  async start(): Promise<this> {
+  async start(port = 0): Promise<this> {
     const server = createServer((req, res) => {
       const send = (code: number, body: unknown) => {
         res.writeHead(code, { 'content-type': 'application/json' });
@@ -64,16 +64,22 @@ export class FakeDiscord {
       }
       send(404, { message: '404: Not Found', code: 0 });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.server = server;
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  /** Listens again on the port of `url` after a stop (Discord coming back). */
+  async restartOn(url: string): Promise<void> {
+    await this.start(Number(new URL(url).port));
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     if (!s) return;
     s.closeAllConnections();
+    this.server = undefined;
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 }
