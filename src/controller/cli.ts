@@ -5,7 +5,7 @@ import { CONTROLLER_LOCK_GENERATION } from './coordination-lock.js';
 import { type ControllerPlan, generationsToRun, planPhase } from './plan.js';
 import { observeGeneration } from './readiness.js';
 import { submitReshardRequest } from './requests.js';
-import { type ControllerStatus, readControllerStatus } from './status.js';
+import { type ControllerStatus, answerFor, readControllerStatus } from './status.js';
 
 /**
  * Where CLI output goes (stdout for results, stderr for progress), injectable for tests.
@@ -206,9 +206,11 @@ export async function reshardCommand(
     });
     const answerBy = clock.now() + (opts.answerTimeoutMs ?? 30_000);
     let status: ControllerStatus | null = null;
+    let answer: ReturnType<typeof answerFor>;
     for (;;) {
       status = await readControllerStatus(c);
-      if (status?.request?.id === request.id) break;
+      answer = answerFor(status, request.id);
+      if (answer) break;
       if (clock.now() > answerBy)
         throw new AppError(
           504,
@@ -217,7 +219,6 @@ export async function reshardCommand(
         );
       await clock.sleep(pollMs);
     }
-    const answer = status.request!;
     if (answer.outcome === 'refused')
       throw new AppError(
         409,
@@ -226,8 +227,8 @@ export async function reshardCommand(
       );
     io.out(
       opts.abort
-        ? `Abort accepted: rolling back to generation ${status.plan?.generation}.\n`
-        : `Reshard accepted: ${status.reshard?.fromShards ?? '?'} → ${opts.shards} shards (generation ${status.reshard?.toGeneration ?? '?'}).\n`,
+        ? `Abort accepted: rolling back to generation ${status?.plan?.generation}.\n`
+        : `Reshard accepted: ${status?.reshard?.fromShards ?? '?'} → ${opts.shards} shards (generation ${status?.reshard?.toGeneration ?? '?'}).\n`,
     );
     if (!opts.wait) return;
 

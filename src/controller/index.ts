@@ -101,6 +101,8 @@ export {
   type RequestAnswer,
   type CommandSyncState,
   CONTROLLER_STATUS_KEY,
+  RECENT_REQUESTS,
+  answerFor,
   readControllerStatus,
   setCondition,
 } from './status.js';

@@ -24,6 +24,7 @@ import {
   type ControllerStatus,
   type ReshardOutcome,
   type ReshardProgress,
+  RECENT_REQUESTS,
   type RequestAnswer,
   readControllerStatus,
   setCondition,
@@ -394,6 +395,12 @@ export class Reconciler {
         reshard,
         lastReshard: last,
         request: answer ?? prev?.request,
+        recentRequests: answer
+          ? [answer, ...(prev?.recentRequests ?? []).filter((r) => r.id !== answer.id)].slice(
+              0,
+              RECENT_REQUESTS,
+            )
+          : prev?.recentRequests,
         identifyBudget: obs.budget,
         conditions,
         lastError: scaleError ? errorRecord(scaleError, now) : prev?.lastError,

@@ -139,11 +139,34 @@ export interface ControllerStatus {
   };
   readonly reshard: ReshardProgress | null;
   readonly lastReshard?: ReshardOutcome | undefined;
+  /** The answer to the latest reshard request. */
   readonly request?: RequestAnswer | undefined;
+  /** The answers to the last {@link RECENT_REQUESTS} requests, newest first (clients look theirs up by id). */
+  readonly recentRequests?: readonly RequestAnswer[] | undefined;
   readonly identifyBudget: IdentifyBudget | null;
   readonly commands: CommandSyncState;
   readonly conditions: readonly Condition[];
   readonly lastError?: { readonly message: string; readonly code?: string | undefined; readonly at: string };
+}
+
+/**
+ * How many request answers the status keeps.
+ *
+ * @example
+ * status.recentRequests?.length <= RECENT_REQUESTS;
+ */
+export const RECENT_REQUESTS = 10;
+
+/**
+ * The controller's answer to request `id`, if it answered it recently.
+ *
+ * @example
+ * const answer = answerFor(await readControllerStatus(coordination), request.id);
+ */
+export function answerFor(status: ControllerStatus | null, id: string): RequestAnswer | undefined {
+  if (!status) return undefined;
+  if (status.request?.id === id) return status.request;
+  return status.recentRequests?.find((r) => r.id === id);
 }
 
 /**

@@ -18,6 +18,8 @@ export interface FakePodOptions {
   /** Time between leasing a shard and it being READY. */
   readonly connectMs: number;
   readonly tickMs: number;
+  /** A pod takes a shard outside its preferred range only after it was seen unleased this long. */
+  readonly stealAfterMs?: number;
 }
 
 export class FakeShardPod {
@@ -25,6 +27,7 @@ export class FakeShardPod {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private stopped = false;
+  private readonly unleasedSince = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -83,8 +86,17 @@ export class FakeShardPod {
           );
           for (const s of [...preferred, ...others]) {
             if (this.shards(run.generation).length >= plan.shardsPerPod) break;
-            if (taken.has(s) && !preferred.includes(s)) continue;
             const key = `${run.generation}:${s}`;
+            if (!preferred.includes(s)) {
+              // Leave other pods' preferred shards to them for a while (they may be starting).
+              if (taken.has(s)) {
+                this.unleasedSince.delete(key);
+                continue;
+              }
+              const since = this.unleasedSince.get(key) ?? Date.now();
+              this.unleasedSince.set(key, since);
+              if (Date.now() - since < (this.opts.stealAfterMs ?? 10 * this.opts.tickMs)) continue;
+            }
             if (this.held.has(key)) continue;
             const lease = await holdLease(this.coordination.leases, {
               generation: run.generation,
