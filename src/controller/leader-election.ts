@@ -177,6 +177,7 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
     },
     async run(onStartedLeading, onStoppedLeading, signal) {
       let lastHolder: string | null | undefined;
+      let lastFailure: string | undefined;
       while (!signal.aborted) {
         // Campaign: try every retry period (with up to 20 % jitter, like client-go's JitterUntil).
         const startedAt = clock.now();
@@ -184,9 +185,15 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
         if (signal.aborted) break;
         if (r instanceof Error || !r.held) {
           const holder = r instanceof Error ? undefined : r.holder;
-          if (r instanceof Error)
-            log.debug({ err: { message: r.message } }, 'leader election attempt failed');
-          else if (holder !== lastHolder) log.info({ leader: holder }, 'another controller leads');
+          if (r instanceof Error) {
+            // Once per distinct failure (e.g. 403: the Role is missing), not on every retry.
+            if (r.message !== lastFailure)
+              log.warn({ err: { message: r.message } }, 'leader election attempt failed');
+            lastFailure = r.message;
+          } else {
+            lastFailure = undefined;
+            if (holder !== lastHolder) log.info({ leader: holder }, 'another controller leads');
+          }
           lastHolder = holder ?? lastHolder;
           await sleep(t.retryPeriodMs * (1 + Math.random() * 0.2), signal);
           continue;
