@@ -9,6 +9,7 @@ import {
   reshardCommand,
 } from '../../src/controller/index.js';
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
+import { ConfigError } from '../../src/config/index.js';
 import { AppError } from '../../src/errors/app-error.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { type RoleContext, createRoleContext } from '../../src/runtime.js';
@@ -192,6 +193,17 @@ describe('guildhall reshard', () => {
       reshardCommand(lonely, { shards: 4, answerTimeoutMs: 1_000 }, { io: capture(), pollMs: 50 }),
     );
     expect(err.code).toBe('controller_unavailable');
+  });
+
+  it('the controller role refuses leader election timings that would let two leaders act', async () => {
+    const bad = startController({
+      REDIS_URL: redis.url,
+      DISCORD_TOKEN: 'test-token',
+      LEADER_LEASE_DURATION_MS: '5000',
+      LEADER_RENEW_DEADLINE_MS: '6000',
+    });
+    await expect(bad).rejects.toBeInstanceOf(ConfigError);
+    await expect(bad).rejects.toThrow(/renew deadline \(6000 ms\) must be shorter than the lease duration/);
   });
 
   it('refuses a reshard the remaining daily identify budget cannot cover', async () => {

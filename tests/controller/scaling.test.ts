@@ -44,6 +44,7 @@ afterAll(async () => {
 describe('scaling with Discord’s recommendation', () => {
   it('guild count grows past the shard limit → plan grows, scale patched, new pods lease the new shards, old generation released', async () => {
     const prefix = 'scale:';
+    let syncs = 0;
     const podCoordinations: Coordination[] = [];
     const pods = new FakePodSupervisor(
       () => kube.podNames('guildhall-shard'),
@@ -74,7 +75,7 @@ describe('scaling with Discord’s recommendation', () => {
         LEADER_RENEW_DEADLINE_MS: '2000',
         LEADER_RETRY_PERIOD_MS: '300',
       },
-      { identity: 'ctl-a' },
+      { identity: 'ctl-a', commands: { hash: () => 'cogs-v1', sync: async () => void syncs++ } },
     );
     const plan = async () => (await observer.plans.get()) as ControllerPlan | null;
     const status = () => readControllerStatus(observer);
@@ -157,6 +158,10 @@ describe('scaling with Discord’s recommendation', () => {
       };
       expect(st).toMatchObject({ leader: true, status: { phase: 'stable' } });
       expect((await fetch(`${controller.handle.url}/readyz`)).status).toBe(200);
+      // Slash commands were synced once for this cog set, on becoming leader (not on every resync).
+      expect(syncs).toBe(1);
+      expect(s.commands).toMatchObject({ syncedHash: 'cogs-v1' });
+      expect(s.conditions.find((c) => c.type === 'CommandsSynced')).toMatchObject({ status: 'True' });
     } finally {
       discord.state.guilds = 3_000;
       await controller.stop();
