@@ -48,7 +48,7 @@ describe('RBAC', () => {
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'guildhall' },
     ]);
-    // Every scalar is a JSON string, so the empty core API group stays "" rather than null.
-    expect(renderRbacYaml(RBAC_DEFAULTS)).toContain('  - ""\n');
+    // Every scalar is quoted, so the empty core API group stays '' rather than null.
+    expect(renderRbacYaml(RBAC_DEFAULTS)).toContain("      - ''\n");
   });
 });

@@ -100,7 +100,8 @@ export function rbacObjects(o: RbacOptions): Record<string, unknown>[] {
 
 /**
  * Renders {@link rbacObjects} as a multi-document YAML file. Block style; every string scalar is a
- * JSON string (a valid YAML double-quoted scalar), so no value can be misread (`""`, `yes`, `1.0`).
+ * single-quoted YAML scalar, so no value can be misread (`''`, `yes`, `1.0`); the layout is what prettier
+ * produces, so the repository's `prettier --check` accepts the file.
  *
  * @example
  * writeFileSync('k8s/rbac.yaml', renderRbacYaml(RBAC_DEFAULTS));
@@ -135,7 +136,7 @@ function yamlLines(value: unknown, indent: number): string[] {
       if (v === undefined) continue;
       const key = /^[A-Za-z][A-Za-z0-9./_-]*$/.test(k) ? k : JSON.stringify(k);
       if ((isObject(v) && Object.keys(v).length > 0) || (Array.isArray(v) && v.length > 0))
-        out.push(`${pad}${key}:`, ...yamlLines(v, Array.isArray(v) ? indent : indent + 2));
+        out.push(`${pad}${key}:`, ...yamlLines(v, indent + 2));
       else out.push(`${pad}${key}: ${isObject(v) ? '{}' : Array.isArray(v) ? '[]' : scalar(v)}`);
     }
     return out;
@@ -150,5 +151,5 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function scalar(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v === null) return 'null';
-  return JSON.stringify(String(v));
+  return `'${String(v).replace(/'/g, "''")}'`;
 }
