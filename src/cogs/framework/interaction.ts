@@ -1,3 +1,4 @@
+import type { ApplicationCommandType } from 'discord-api-types/v10';
 import {
   type APIApplicationCommandAutocompleteInteraction,
   type APIApplicationCommandInteraction,
@@ -11,7 +12,6 @@ import {
   type APIModalSubmissionComponent,
   type APIModalSubmitInteraction,
   type APIUser,
-  ApplicationCommandType,
   ComponentType,
   PermissionFlagsBits,
 } from 'discord-api-types/v10';
