@@ -28,6 +28,8 @@ export class CogLoader {
   readonly dir: string;
   private readonly log: Logger | undefined;
   private version = 0;
+  /** The cog each name last imported as (to notice a module that was not evaluated again). */
+  private readonly last = new Map<string, Cog>();
 
   constructor(opts: { dir?: string; log?: Logger } = {}) {
     this.dir = opts.dir ?? DEFAULT_COGS_DIR;
@@ -66,6 +68,13 @@ export class CogLoader {
     if (cog.name !== name) {
       throw new Error(`${file} defines cog '${cog.name}', but its folder is '${name}' (they must match)`);
     }
+    if (this.last.get(name) === cog) {
+      // A CommonJS scope (no `"type": "module"`) loads .ts through require(), whose cache ignores `?v=`.
+      throw new Error(
+        `${file} was not evaluated again (is it outside an ESM package scope?); restart instead`,
+      );
+    }
+    this.last.set(name, cog);
     return cog;
   }
 
