@@ -106,6 +106,10 @@ const demo = defineCog({
       },
     },
     {
+      data: new SlashCommandBuilder().setName('long').setDescription('Replies with too much text'),
+      run: (i) => i.reply('x'.repeat(2001)),
+    },
+    {
       data: new SlashCommandBuilder().setName('silent').setDescription('Never answers'),
       run: () => undefined,
     },
@@ -334,6 +338,19 @@ describe('errors', () => {
     );
     expect(followUp?.body).toMatchObject({ flags: MessageFlags.Ephemeral });
     expect((followUp?.body as { content: string }).content).toMatch(/ref [0-9a-f]{8}/);
+  });
+
+  it('still answers when Discord rejects the handler’s reply (the rejected callback did not count)', async () => {
+    const payload = slash('long');
+    const calls = await send(payload, 2);
+    const callbacks = calls.filter((c) => c.path.endsWith('/callback'));
+    expect(callbacks).toHaveLength(2);
+    expect((callbacks[1]!.body as { data: { content: string; flags: number } }).data).toMatchObject({
+      content: expect.stringMatching(/^Something went wrong \(ref [0-9a-f]{8}\)\.$/),
+      flags: MessageFlags.Ephemeral,
+    });
+    const logged = h.logs.find((l) => l.event === 'command:long' && l.msg === 'cog handler failed');
+    expect((logged?.err as { message: string }).message).toMatch(/Must be 2000 or fewer in length/);
   });
 
   it('treats a command handler that never answers as an error (the user still gets an answer)', async () => {

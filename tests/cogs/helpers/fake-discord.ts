@@ -111,6 +111,10 @@ export class FakeDiscord {
       if (this.callbackDelayMs > 0) await new Promise((r) => setTimeout(r, this.callbackDelayMs));
       const rec = this.interaction(m[2]!);
       rec.callbacks += 1;
+      if (tooLong(body)) {
+        send(400, invalidContent());
+        return;
+      }
       if (rec.acknowledged) {
         send(400, { code: 40060, message: 'Interaction has already been acknowledged.' });
         return;
@@ -124,6 +128,10 @@ export class FakeDiscord {
       const rec = this.interaction(m[2]!);
       if (!rec.acknowledged) {
         send(404, { code: 10015, message: 'Unknown Webhook' });
+        return;
+      }
+      if (tooLong({ data: body })) {
+        send(400, invalidContent());
         return;
       }
       send(200, {
@@ -184,4 +192,22 @@ export class FakeDiscord {
       contexts: guildId ? null : (c.contexts ?? [0, 1, 2]),
     };
   }
+}
+
+/** Discord refuses message content over 2,000 characters with a form error. */
+function tooLong(body: unknown): boolean {
+  const content = (body as { data?: { content?: unknown } } | undefined)?.data?.content;
+  return typeof content === 'string' && content.length > 2000;
+}
+
+function invalidContent() {
+  return {
+    code: 50035,
+    message: 'Invalid Form Body',
+    errors: {
+      data: {
+        content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] },
+      },
+    },
+  };
 }
