@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COG_CHANNELS, CogLoader } from '../../src/cogs/framework/index.js';
+import { requestCogReload } from '../../src/cogs/cli.js';
+import { CogLoader } from '../../src/cogs/framework/index.js';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { type Harness, harness, metricValue, slash } from './helpers/harness.js';
@@ -85,7 +86,7 @@ describe('hot reload', () => {
 
   it('swaps in the new code on a cogs.reload message: new replies, old timers stopped, old onUnload ran', async () => {
     writeFileSync(cogFile, cogSource('B'));
-    await h.coordination.pubsub.publish(COG_CHANNELS.reload, { cog: 'hot' });
+    await requestCogReload(h.coordination.pubsub, 'hot'); // what `guildhall cogs reload hot` sends
     await eventually(
       async () =>
         (await metricValue(h.metrics, 'guildhall_cog_reloads_total', { cog: 'hot', outcome: 'ok' })) === 2,

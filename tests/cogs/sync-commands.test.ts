@@ -1,7 +1,9 @@
 import { ApplicationCommandType, InteractionContextType, PermissionFlagsBits } from 'discord-api-types/v10';
 import { ContextMenuCommandBuilder, SlashCommandBuilder } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { syncAllCogCommands } from '../../src/cogs/cli.js';
 import { type Cog, defineCog, syncCommands } from '../../src/cogs/framework/index.js';
+import { silentLogger } from '../../src/logging/logger.js';
 import systemCog from '../../src/cogs/system/cog.js';
 import { FakeDiscord } from './helpers/fake-discord.js';
 import { APP_ID, GUILD } from './helpers/harness.js';
@@ -136,5 +138,17 @@ describe('syncCommands', () => {
     });
     await expect(syncCommands(fake.rest(), APP_ID, [cogB, clash])).rejects.toThrow(/more than one cog/);
     expect(fake.callsTo('/commands', 'PUT')).toHaveLength(0);
+  });
+});
+
+describe('syncAllCogCommands (the `guildhall cogs sync` step)', () => {
+  it('discovers the cogs under src/cogs, registers their commands, and is idempotent', async () => {
+    const rest = fake.rest();
+    const first = await syncAllCogCommands({ rest, applicationId: APP_ID, log: silentLogger() });
+    expect(first.changed).toBe(true);
+    expect(first.created).toEqual(expect.arrayContaining(['cogs', 'help', 'status']));
+    const second = await syncAllCogCommands({ rest, applicationId: APP_ID, log: silentLogger() });
+    expect(second.changed).toBe(false);
+    expect(fake.callsTo('/commands', 'PUT')).toHaveLength(1);
   });
 });
