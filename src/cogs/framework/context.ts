@@ -40,6 +40,12 @@ export interface CogContext<C = unknown> {
   readonly shard: ShardView;
   /** The loaded cogs and their per-guild enablement. */
   readonly cogs: CogDirectory;
+  /**
+   * Claims `key` for this cog cluster-wide (`cog:<name>:<key>`, default TTL 60 s): true for exactly one
+   * caller. Guard side effects of event handlers with the event's id, e.g. `await ctx.claim(msg.id)`, so
+   * an event seen by two overlapping shard generations acts once. Always true without a claims service.
+   */
+  claim(key: string, ttlMs?: number): Promise<boolean>;
   /** A component/modal custom id routed back to this cog: `<cog>:<part>:<part>…` (max 100 chars). */
   customId(...parts: readonly (string | number)[]): string;
 }

@@ -16,6 +16,7 @@ import type { CogContext, CogDirectory, CogSummary } from './context.js';
 import {
   type Cog,
   type CogCommand,
+  COG_NAME,
   type CogEventName,
   type EventMeta,
   customId,
@@ -34,6 +35,7 @@ import { InteractionResponder } from './responder.js';
 import { InstanceScheduler } from './scheduler.js';
 import {
   type CogCache,
+  type CogClaims,
   type CogClock,
   type CogPubSub,
   type DomainCall,
@@ -61,6 +63,11 @@ export interface CogHostOptionalOptions {
   readonly clock: CogClock;
   /** Live settings changes and reload requests (`cogs.settings`, `cogs.reload`); none: no live updates. */
   readonly pubsub: CogPubSub | undefined;
+  /**
+   * Deduplicates interactions (and backs `ctx.claim`) across pods: each interaction is claimed by id
+   * before routing, so when two shard generations both receive it only one pod answers. None: no dedupe.
+   */
+  readonly claims: CogClaims | undefined;
   /** Needed for `reload(name)` by name and for `loadAll()`. */
   readonly loader: CogLoader | undefined;
   /** When the host defers for a handler that has not answered (Discord allows 3 s). */
@@ -73,6 +80,7 @@ export interface CogHostOptionalOptions {
 export const COG_HOST_DEFAULTS = {
   clock: systemCogClock,
   pubsub: undefined,
+  claims: undefined,
   loader: undefined,
   autoDeferMs: 2_500,
   settingsTtlMs: 60_000,
@@ -107,6 +115,9 @@ interface GuildEntry {
   pending: Promise<GuildSettings> | undefined;
   readonly parsed: Map<string, { schema: unknown; raw: unknown; value: unknown }>;
 }
+
+/** How long a claim (interaction dedupe, `ctx.claim`) holds: far longer than two generations' skew. */
+const CLAIM_TTL_MS = 60_000;
 
 type InteractionKind = 'command' | 'autocomplete' | 'component' | 'modal';
 
@@ -237,7 +248,13 @@ export class CogHost {
    * Never throws.
    */
   reload(name: string): Promise<ReloadResult> {
-    const loader = this.requireLoader();
+    const loader = this.opts.loader;
+    if (!loader || !COG_NAME.test(name)) {
+      const error = loader ? 'invalid cog name' : 'this CogHost has no CogLoader';
+      this.log.warn({ cog: name.slice(0, 64) }, `reload refused: ${error}`);
+      const previousRunning = this.instances.has(name);
+      return Promise.resolve({ ok: false, cog: name, stage: 'import', error, previousRunning });
+    }
     return this.serialized(name, () => this.swap(name, () => loader.import(name)));
   }
 
@@ -361,6 +378,10 @@ export class CogHost {
       scheduler,
       shard: this.opts.shard,
       cogs: this.directory,
+      claim: async (k, ttlMs = CLAIM_TTL_MS) => {
+        const { claims } = this.opts;
+        return claims ? claims.claim(key(`claim:${k}`), ttlMs) : true;
+      },
       customId: (...parts) => customId(cog.name, ...parts),
     };
     holder.inst = { cog, ctx, scheduler, instance };
@@ -585,6 +606,7 @@ export class CogHost {
    * options get an ephemeral explanation. Never rejects.
    */
   async handleInteraction(raw: APIInteraction): Promise<void> {
+    if (!(await this.claimInteraction(raw.id))) return;
     const responder = new InteractionResponder(this.opts.rest, raw.application_id, raw.id, raw.token);
     try {
       switch (raw.type) {
@@ -611,6 +633,20 @@ export class CogHost {
         raw.type === InteractionType.ApplicationCommandAutocomplete,
         MESSAGES.error(ref),
       );
+    }
+  }
+
+  /** True unless another pod already claimed this interaction (a claims outage does not block it). */
+  private async claimInteraction(id: string): Promise<boolean> {
+    const { claims } = this.opts;
+    if (!claims) return true;
+    try {
+      if (await claims.claim(`interaction:${id}`, CLAIM_TTL_MS)) return true;
+      this.log.debug({ interaction: id }, 'interaction claimed by another pod');
+      return false;
+    } catch (err) {
+      this.log.warn({ err, interaction: id }, 'claiming the interaction failed; handling it anyway');
+      return true;
     }
   }
 

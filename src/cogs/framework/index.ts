@@ -63,6 +63,7 @@ export { type CogScheduler, InstanceScheduler, type TimerHandle } from './schedu
 export {
   type ClusterPodStatus,
   type CogCache,
+  type CogClaims,
   type CogClock,
   type CogPubSub,
   type DomainCall,

@@ -48,6 +48,18 @@ export interface CogClock {
 }
 
 /**
+ * First-come claims with a TTL (coordination's `Claims`, Redis `SET NX PX`). While two shard generations
+ * overlap during a reshard, both receive the same events; claiming a deterministic id lets one pod act.
+ *
+ * @example
+ * if (await claims.claim(`interaction:${id}`, 60_000)) await route(interaction);
+ */
+export interface CogClaims {
+  /** True for exactly one caller per `key` until the claim expires. */
+  claim(key: string, ttlMs: number): Promise<boolean>;
+}
+
+/**
  * A domain operation call (`ctx.read` / `ctx.write`): the operation name declared with
  * `defineRead`/`defineWrite` and its input. In a cluster it is a POST to the api pod; in `all` mode a
  * direct call.

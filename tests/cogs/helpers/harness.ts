@@ -166,7 +166,7 @@ export function testShardView(overrides: Partial<ShardView> = {}): ShardView {
   };
 }
 
-/** A host wired to a fake Discord, memory settings and in-memory coordination (pub/sub, cache). */
+/** A host wired to a fake Discord, memory settings and in-memory coordination (pub/sub, cache, claims). */
 export interface Harness {
   readonly host: CogHost;
   readonly fake: FakeDiscord;
@@ -194,6 +194,7 @@ export async function harness(overrides: Partial<CogHostOptions> = {}): Promise<
     read: async (op) => ({ op }),
     write: async (op) => ({ op }),
     pubsub: coordination.pubsub,
+    claims: coordination.claims,
     ...overrides,
   });
   await host.start();
