@@ -1,37 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import type { REST } from '@discordjs/rest';
-import {
-  type APIApplicationCommandAutocompleteInteraction,
-  type APIApplicationCommandInteraction,
-  type APIInteraction,
-  type APIMessageComponentInteraction,
-  type APIModalSubmitInteraction,
-  ApplicationCommandType,
-  InteractionType,
-} from 'discord-api-types/v10';
-import { Counter, type Registry } from 'prom-client';
+import { type APIInteraction, ApplicationCommandType } from 'discord-api-types/v10';
+import type { Registry } from 'prom-client';
 import { AppError } from '../../errors/app-error.js';
 import type { Logger } from '../../logging/logger.js';
 import type { CogContext, CogDirectory, CogSummary } from './context.js';
-import {
-  type Cog,
-  type CogCommand,
-  COG_NAME,
-  type CogEventName,
-  type EventMeta,
-  customId,
-  matchPrefix,
-} from './define-cog.js';
-import {
-  AutocompleteInteraction,
-  CommandInteraction,
-  ComponentInteraction,
-  ModalSubmitInteraction,
-} from './interaction.js';
+import { COG_NAME, type Cog, type CogEventName, type EventMeta, customId } from './define-cog.js';
+import { type CogInstance, runGuarded } from './instance.js';
+import { CLAIM_TTL_MS, InteractionRouter } from './interaction-router.js';
 import type { CogLoader } from './loader.js';
-import { type CogHostMetrics, cogHostMetrics, reuseMetric } from './metrics.js';
-import { type CommandOptions, parseDeclared, readInvocation } from './options.js';
-import { InteractionResponder } from './responder.js';
+import { type CogHostMetrics, cogHostMetrics } from './metrics.js';
 import { InstanceScheduler } from './scheduler.js';
 import {
   type CogCache,
@@ -43,6 +20,7 @@ import {
   systemCogClock,
 } from './services.js';
 import { COG_CHANNELS, type GuildCogSettings, type GuildSettings, type SettingsChanged } from './settings.js';
+import { GuildSettingsCache, isCogEnabled } from './settings-cache.js';
 
 /** What a {@link CogHost} cannot run without. */
 export interface CogHostRequiredOptions {
@@ -102,32 +80,6 @@ export type ReloadResult =
       readonly previousRunning: boolean;
     };
 
-interface CogInstance {
-  readonly cog: Cog;
-  readonly ctx: CogContext<unknown>;
-  readonly scheduler: InstanceScheduler;
-  readonly instance: number;
-}
-
-interface GuildEntry {
-  value: GuildSettings | undefined;
-  loadedAt: number;
-  pending: Promise<GuildSettings> | undefined;
-  readonly parsed: Map<string, { schema: unknown; raw: unknown; value: unknown }>;
-}
-
-/** How long a claim (interaction dedupe, `ctx.claim`) holds: far longer than two generations' skew. */
-const CLAIM_TTL_MS = 60_000;
-
-type InteractionKind = 'command' | 'autocomplete' | 'component' | 'modal';
-
-const MESSAGES = {
-  error: (ref: string) => `Something went wrong (ref ${ref}).`,
-  disabled: (cog: string) => `The ${cog} feature is disabled on this server.`,
-  unknownCommand: 'This command is not available right now. It may have just changed; try again in a minute.',
-  expiredControl: 'This control is no longer active.',
-} as const;
-
 /**
  * Runs cogs inside a shard process: holds the loaded instances, dispatches gateway events to the cogs
  * enabled in the event's guild, routes interactions (by command name, autocomplete, custom id prefix) and
@@ -146,9 +98,9 @@ export class CogHost {
   private readonly opts: CogHostRequiredOptions & CogHostOptionalOptions;
   private readonly log: Logger;
   private readonly m: CogHostMetrics;
-  private readonly settingsUnavailable: Counter;
   private readonly instances = new Map<string, CogInstance>();
-  private readonly guilds = new Map<string, GuildEntry>();
+  private readonly guilds: GuildSettingsCache;
+  private readonly router: InteractionRouter;
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private readonly directory: CogDirectory;
@@ -158,16 +110,26 @@ export class CogHost {
     this.opts = { ...COG_HOST_DEFAULTS, ...options };
     this.log = options.log.child({ module: 'cogs' });
     this.m = cogHostMetrics(options.metrics);
-    this.settingsUnavailable = reuseMetric(
-      options.metrics,
-      'guildhall_cog_settings_unavailable_total',
-      (registers) =>
-        new Counter({
-          name: 'guildhall_cog_settings_unavailable_total',
-          help: 'Events and interactions skipped because a guild’s cog settings could not be loaded.',
-          registers,
-        }),
+    this.guilds = new GuildSettingsCache(
+      this.opts.settings,
+      this.opts.clock,
+      this.opts.settingsTtlMs,
+      this.log,
+      (cog, guildId, issues) => {
+        this.m.configInvalid.inc({ cog: cog.name });
+        this.log.warn({ cog: cog.name, guildId, issues }, 'guild config fails the schema; using defaults');
+      },
     );
+    this.router = new InteractionRouter({
+      rest: this.opts.rest,
+      log: this.log,
+      clock: this.opts.clock,
+      autoDeferMs: this.opts.autoDeferMs,
+      claims: this.opts.claims,
+      metrics: this.m,
+      settings: this.guilds,
+      instances: this.instances,
+    });
     this.directory = {
       list: () => this.list(),
       isEnabled: (guildId, cog) => this.isEnabled(guildId, cog),
@@ -359,11 +321,10 @@ export class CogHost {
     });
     const { cache } = this.opts;
     const key = (k: string) => `cog:${cog.name}:${k}`;
-    const holder: { inst?: CogInstance } = {};
     const ctx: CogContext<unknown> = {
       name: cog.name,
       log,
-      config: (guildId) => this.configFor(holder.inst!, guildId),
+      config: async (guildId) => (guildId === null ? cog.defaults : this.guilds.config(cog, guildId)),
       rest: this.opts.rest,
       applicationId: this.opts.applicationId,
       cache: {
@@ -384,8 +345,7 @@ export class CogHost {
       },
       customId: (...parts) => customId(cog.name, ...parts),
     };
-    holder.inst = { cog, ctx, scheduler, instance };
-    return holder.inst;
+    return { cog, ctx, scheduler, instance };
   }
 
   private async teardown(inst: CogInstance): Promise<void> {
@@ -420,7 +380,7 @@ export class CogHost {
   async isEnabled(guildId: string, name: string): Promise<boolean> {
     const inst = this.instances.get(name);
     if (!inst) return false;
-    return this.enabledIn(inst.cog, await this.guildSettings(guildId));
+    return isCogEnabled(inst.cog, await this.guilds.get(guildId));
   }
 
   /**
@@ -451,8 +411,7 @@ export class CogHost {
 
   /** Forgets cached settings of one guild (or all): the next use re-reads them. */
   invalidate(guildId?: string): void {
-    if (guildId === undefined) this.guilds.clear();
-    else this.guilds.delete(guildId);
+    this.guilds.invalidate(guildId);
   }
 
   private async settingsChanged(guildId: string): Promise<void> {
@@ -465,69 +424,6 @@ export class CogHost {
         'could not publish a settings change; other pods pick it up after the TTL',
       );
     }
-  }
-
-  private enabledIn(cog: Cog, settings: GuildSettings): boolean {
-    if (!cog.canDisable) return true;
-    return settings[cog.name]?.enabled ?? cog.defaultEnabled;
-  }
-
-  /** The guild's settings: cached; after the TTL served stale while a refresh runs. */
-  private guildSettings(guildId: string): Promise<GuildSettings> {
-    let entry = this.guilds.get(guildId);
-    if (!entry) {
-      entry = { value: undefined, loadedAt: 0, pending: undefined, parsed: new Map() };
-      this.guilds.set(guildId, entry);
-    }
-    if (entry.value !== undefined && this.opts.clock.now() - entry.loadedAt < this.opts.settingsTtlMs) {
-      return Promise.resolve(entry.value);
-    }
-    const pending = entry.pending ?? this.refresh(guildId, entry);
-    return entry.value !== undefined ? Promise.resolve(entry.value) : pending;
-  }
-
-  private refresh(guildId: string, entry: GuildEntry): Promise<GuildSettings> {
-    const pending = this.opts.settings.load(guildId).then(
-      (value) => {
-        entry.value = value;
-        entry.loadedAt = this.opts.clock.now();
-        entry.parsed.clear();
-        entry.pending = undefined;
-        return value;
-      },
-      (err: unknown) => {
-        entry.pending = undefined;
-        this.log.error({ err, guildId }, 'loading guild cog settings failed');
-        throw err;
-      },
-    );
-    entry.pending = pending;
-    pending.catch(() => undefined); // a stale reader does not wait; the failure is logged above
-    return pending;
-  }
-
-  private async configFor(inst: CogInstance, guildId: string | null): Promise<unknown> {
-    const { cog } = inst;
-    if (guildId === null) return cog.defaults;
-    const settings = await this.guildSettings(guildId);
-    const raw = settings[cog.name]?.config;
-    const entry = this.guilds.get(guildId);
-    const hit = entry?.parsed.get(cog.name);
-    if (hit && hit.schema === cog.configSchema && hit.raw === raw) return hit.value;
-    let value = cog.defaults;
-    if (raw !== undefined) {
-      const parsed = cog.configSchema.safeParse(raw);
-      if (parsed.success) value = parsed.data;
-      else {
-        this.m.configInvalid.inc({ cog: cog.name });
-        inst.ctx.log.warn(
-          { guildId, issues: parsed.error.issues },
-          'guild config fails the schema; using defaults',
-        );
-      }
-    }
-    if (entry?.value === settings) entry.parsed.set(cog.name, { schema: cog.configSchema, raw, value });
-    return value;
   }
 
   // --------------------------------------------------------------- dispatch
@@ -552,22 +448,22 @@ export class CogHost {
       let settings: GuildSettings | undefined;
       if (guildId !== null) {
         try {
-          settings = await this.guildSettings(guildId);
+          settings = await this.guilds.get(guildId);
         } catch {
-          this.settingsUnavailable.inc();
+          this.m.settingsUnavailable.inc();
           return;
         }
       }
       const meta: EventMeta = { event, guildId, shardId };
       await Promise.all(
         targets.map(async (inst) => {
-          if (settings && !this.enabledIn(inst.cog, settings)) return;
+          if (settings && !isCogEnabled(inst.cog, settings)) return;
           const handler = inst.cog.events[event] as (
             d: unknown,
             ctx: CogContext<unknown>,
             m: EventMeta,
           ) => unknown;
-          await this.guard(inst, event, guildId, () => handler(payload.d, inst.ctx, meta));
+          await runGuarded(this.m, inst, event, guildId, () => handler(payload.d, inst.ctx, meta));
         }),
       );
     }
@@ -577,270 +473,13 @@ export class CogHost {
     }
   }
 
-  /** Runs `fn`; on error logs it with cog, guild and a short ref, counts it, and returns the ref. */
-  private async guard(
-    inst: CogInstance,
-    event: string,
-    guildId: string | null,
-    fn: () => unknown,
-  ): Promise<string | null> {
-    const end = this.m.handlerDuration.startTimer({ cog: inst.cog.name, event });
-    try {
-      await fn();
-      return null;
-    } catch (err) {
-      const ref = shortRef();
-      this.m.handlerErrors.inc({ cog: inst.cog.name, event });
-      inst.ctx.log.error({ err, guildId, event, ref }, 'cog handler failed');
-      return ref;
-    } finally {
-      end();
-    }
-  }
-
-  // ----------------------------------------------------------- interactions
-
   /**
    * Routes one interaction to its cog and makes sure the user always gets an answer: errors become an
    * ephemeral "Something went wrong (ref …)", a slow handler is deferred for, a disabled cog or invalid
-   * options get an ephemeral explanation. Never rejects.
+   * options get an ephemeral explanation (see {@link InteractionRouter}). Never rejects.
    */
-  async handleInteraction(raw: APIInteraction): Promise<void> {
-    if (!(await this.claimInteraction(raw.id))) return;
-    const responder = new InteractionResponder(this.opts.rest, raw.application_id, raw.id, raw.token);
-    try {
-      switch (raw.type) {
-        case InteractionType.ApplicationCommand:
-          await this.onCommand(raw, responder);
-          break;
-        case InteractionType.ApplicationCommandAutocomplete:
-          await this.onAutocomplete(raw, responder);
-          break;
-        case InteractionType.MessageComponent:
-          await this.onCustomId(raw, responder, 'component');
-          break;
-        case InteractionType.ModalSubmit:
-          await this.onCustomId(raw, responder, 'modal');
-          break;
-        default:
-          break; // PING only arrives over HTTP interactions, not the gateway
-      }
-    } catch (err) {
-      const ref = shortRef();
-      this.log.error({ err, ref, interaction: raw.id }, 'interaction routing failed');
-      await this.answer(
-        responder,
-        raw.type === InteractionType.ApplicationCommandAutocomplete,
-        MESSAGES.error(ref),
-      );
-    }
-  }
-
-  /** True unless another pod already claimed this interaction (a claims outage does not block it). */
-  private async claimInteraction(id: string): Promise<boolean> {
-    const { claims } = this.opts;
-    if (!claims) return true;
-    try {
-      if (await claims.claim(`interaction:${id}`, CLAIM_TTL_MS)) return true;
-      this.log.debug({ interaction: id }, 'interaction claimed by another pod');
-      return false;
-    } catch (err) {
-      this.log.warn({ err, interaction: id }, 'claiming the interaction failed; handling it anyway');
-      return true;
-    }
-  }
-
-  private findCommand(key: string): { inst: CogInstance; command: CogCommand } | undefined {
-    for (const inst of this.instances.values()) {
-      const command = inst.cog.commands.find((c) => c.key === key);
-      if (command) return { inst, command };
-    }
-    return undefined;
-  }
-
-  private async onCommand(
-    raw: APIApplicationCommandInteraction,
-    responder: InteractionResponder,
-  ): Promise<void> {
-    const found = this.findCommand(`${raw.data.type}:${raw.data.name}`);
-    if (!found) {
-      this.count('unknown', 'command', 'unknown');
-      this.log.warn({ command: raw.data.name, type: raw.data.type }, 'interaction for an unknown command');
-      await this.answer(responder, false, MESSAGES.unknownCommand);
-      return;
-    }
-    const { inst, command } = found;
-    if (!(await this.gate(inst, raw, responder, 'command'))) return;
-    const invocation = readInvocation(
-      raw.data.type === ApplicationCommandType.ChatInput ? raw.data.options : undefined,
-    );
-    const check = command.validator.validate(invocation);
-    let options: unknown = check.ok ? check.values : undefined;
-    let problem = check.ok ? undefined : check.message;
-    if (check.ok && command.definition.options) {
-      const declared = parseDeclared(command.definition.options, check.values);
-      if (declared.ok) options = declared.value;
-      else problem = declared.message;
-    }
-    if (problem !== undefined) {
-      this.count(inst.cog.name, 'command', 'invalid_options');
-      inst.ctx.log.info({ command: raw.data.name, problem }, 'rejected invalid options');
-      await this.answer(responder, false, problem);
-      return;
-    }
-    const i = new CommandInteraction(raw, responder, invocation, options as CommandOptions);
-    const ephemeral = (command.definition.autoDefer ?? 'ephemeral') === 'ephemeral';
-    await this.run(inst, 'command', `command:${raw.data.name}`, raw.guild_id ?? null, responder, {
-      handler: () => command.definition.run(i, inst.ctx),
-      onSlow: () => responder.defer({ kind: 'reply', ephemeral }),
-    });
-  }
-
-  private async onAutocomplete(
-    raw: APIApplicationCommandAutocompleteInteraction,
-    responder: InteractionResponder,
-  ): Promise<void> {
-    const found = this.findCommand(`${raw.data.type ?? ApplicationCommandType.ChatInput}:${raw.data.name}`);
-    const complete = found?.command.definition.autocomplete;
-    if (!found || !complete) {
-      this.count(found?.inst.cog.name ?? 'unknown', 'autocomplete', 'unknown');
-      await this.answer(responder, true, '');
-      return;
-    }
-    const { inst } = found;
-    if (!(await this.gate(inst, raw, responder, 'autocomplete'))) return;
-    const i = new AutocompleteInteraction(raw, responder, readInvocation(raw.data.options));
-    await this.run(inst, 'autocomplete', `autocomplete:${raw.data.name}`, raw.guild_id ?? null, responder, {
-      handler: async () => {
-        const choices = await complete(i, inst.ctx);
-        if (choices) await responder.autocomplete(choices);
-      },
-      onSlow: () => responder.autocomplete([]),
-    });
-  }
-
-  private async onCustomId(
-    raw: APIMessageComponentInteraction | APIModalSubmitInteraction,
-    responder: InteractionResponder,
-    kind: 'component' | 'modal',
-  ): Promise<void> {
-    const id = raw.data.custom_id;
-    const sep = id.indexOf(':');
-    const cogName = sep === -1 ? id : id.slice(0, sep);
-    const rest = sep === -1 ? '' : id.slice(sep + 1);
-    const inst = this.instances.get(cogName);
-    const match =
-      inst && matchPrefix<unknown>(kind === 'component' ? inst.cog.components : inst.cog.modals, rest);
-    if (!inst || !match) {
-      this.count(inst?.cog.name ?? 'unknown', kind, 'unknown');
-      this.log.warn({ customId: id, kind }, 'interaction for an unknown custom id');
-      await this.answer(responder, false, MESSAGES.expiredControl);
-      return;
-    }
-    if (!(await this.gate(inst, raw, responder, kind))) return;
-    const fromMessage = raw.message !== undefined;
-    const i =
-      raw.type === InteractionType.MessageComponent
-        ? new ComponentInteraction(raw, responder, match.args)
-        : new ModalSubmitInteraction(raw, responder, match.args);
-    const handler = match.handler as (i: unknown, ctx: CogContext<unknown>) => unknown;
-    await this.run(inst, kind, `${kind}:${match.prefix}`, raw.guild_id ?? null, responder, {
-      handler: () => handler(i, inst.ctx),
-      onSlow: () =>
-        fromMessage
-          ? responder.defer({ kind: 'update' })
-          : responder.defer({ kind: 'reply', ephemeral: true }),
-    });
-  }
-
-  /** Enablement check for an interaction; answers (ephemeral) and returns false when it must stop. */
-  private async gate(
-    inst: CogInstance,
-    raw: APIInteraction,
-    responder: InteractionResponder,
-    kind: InteractionKind,
-  ): Promise<boolean> {
-    const guildId = raw.guild_id;
-    if (!guildId) return true;
-    let settings: GuildSettings;
-    try {
-      settings = await this.guildSettings(guildId);
-    } catch {
-      const ref = shortRef();
-      this.settingsUnavailable.inc();
-      this.count(inst.cog.name, kind, 'error');
-      inst.ctx.log.error({ guildId, ref, kind }, 'guild settings unavailable; interaction refused');
-      await this.answer(responder, kind === 'autocomplete', MESSAGES.error(ref));
-      return false;
-    }
-    if (this.enabledIn(inst.cog, settings)) return true;
-    this.count(inst.cog.name, kind, 'disabled');
-    await this.answer(responder, kind === 'autocomplete', MESSAGES.disabled(inst.cog.name));
-    return false;
-  }
-
-  /**
-   * Runs an interaction handler with the auto-defer timer armed, then makes sure the interaction was
-   * answered: an error → the ref message; a component/modal handler that stayed silent → a silent
-   * acknowledgement; a command handler that stayed silent → an error (it is a bug in the cog).
-   */
-  private async run(
-    inst: CogInstance,
-    kind: InteractionKind,
-    event: string,
-    guildId: string | null,
-    responder: InteractionResponder,
-    steps: { handler: () => unknown; onSlow: () => Promise<unknown> },
-  ): Promise<void> {
-    const stop = new AbortController();
-    const slow = this.opts.clock.sleep(this.opts.autoDeferMs, stop.signal).then(
-      async () => {
-        if (responder.acknowledged) return;
-        this.m.autoDefers.inc({ cog: inst.cog.name });
-        inst.ctx.log.warn({ event, guildId }, 'handler has not answered in time; acknowledging for it');
-        await steps.onSlow().catch((err: unknown) => inst.ctx.log.warn({ err, event }, 'auto-defer failed'));
-      },
-      () => undefined,
-    );
-    let ref = await this.guard(inst, event, guildId, steps.handler);
-    stop.abort();
-    await slow;
-    if (ref === null && !responder.acknowledged) {
-      if (kind === 'component' || kind === 'modal') {
-        await responder.defer({ kind: 'update' }).catch((err: unknown) => {
-          inst.ctx.log.warn({ err, event }, 'silent acknowledgement failed');
-        });
-      } else if (kind === 'command') {
-        ref = shortRef();
-        this.m.handlerErrors.inc({ cog: inst.cog.name, event });
-        inst.ctx.log.error({ event, guildId, ref }, 'command handler finished without answering');
-      }
-    }
-    if (ref !== null) await this.answer(responder, kind === 'autocomplete', MESSAGES.error(ref));
-    this.count(inst.cog.name, kind, ref === null ? 'ok' : 'error');
-  }
-
-  /**
-   * Tells the user something, whatever state the interaction is in: autocomplete gets no choices;
-   * otherwise an ephemeral reply, an edit of a deferred response, or an ephemeral follow-up. Never throws.
-   */
-  private async answer(
-    responder: InteractionResponder,
-    autocomplete: boolean,
-    content: string,
-  ): Promise<void> {
-    const state = responder.state;
-    if (state === 'modal' || state === 'autocomplete' || state === 'expired') return;
-    try {
-      if (autocomplete) await responder.autocomplete([]);
-      else await responder.reply({ content, ephemeral: true });
-    } catch (err) {
-      this.log.error({ err, state }, 'could not answer the interaction');
-    }
-  }
-
-  private count(cog: string, kind: InteractionKind, outcome: string): void {
-    this.m.interactions.inc({ cog, kind, outcome });
+  handleInteraction(raw: APIInteraction): Promise<void> {
+    return this.router.route(raw);
   }
 }
 
@@ -856,9 +495,4 @@ function guildIdOf(event: string, d: unknown): string | null {
     return o.id;
   }
   return null;
-}
-
-/** A short id users can quote and operators can grep for. */
-function shortRef(): string {
-  return randomBytes(4).toString('hex');
 }

@@ -27,6 +27,7 @@ export interface CogHostMetrics {
   readonly interactions: Counter<'cog' | 'kind' | 'outcome'>;
   readonly autoDefers: Counter<'cog'>;
   readonly configInvalid: Counter<'cog'>;
+  readonly settingsUnavailable: Counter;
   readonly reloads: Counter<'cog' | 'outcome'>;
   readonly loaded: Gauge;
 }
@@ -38,6 +39,7 @@ export interface CogHostMetrics {
  * - `guildhall_cog_interactions_total{cog,kind,outcome}` — interactions by outcome
  * - `guildhall_cog_auto_defers_total{cog}` — interactions the framework had to defer
  * - `guildhall_cog_config_invalid_total{cog}` — guild configs that failed the schema (defaults used)
+ * - `guildhall_cog_settings_unavailable_total` — events/interactions skipped: guild settings unreadable
  * - `guildhall_cog_reloads_total{cog,outcome}` — reloads (`ok`, `import_failed`, `invalid`, `load_failed`)
  * - `guildhall_cogs_loaded` — cog instances loaded
  *
@@ -100,6 +102,16 @@ export function cogHostMetrics(registry: Registry): CogHostMetrics {
           name: 'guildhall_cog_config_invalid_total',
           help: 'Guild configs that failed the cog schema; the cog used its defaults for that guild.',
           labelNames: ['cog'] as const,
+          registers,
+        }),
+    ),
+    settingsUnavailable: reuseMetric(
+      registry,
+      'guildhall_cog_settings_unavailable_total',
+      (registers) =>
+        new Counter({
+          name: 'guildhall_cog_settings_unavailable_total',
+          help: 'Events and interactions skipped because a guild’s cog settings could not be loaded.',
           registers,
         }),
     ),
