@@ -150,6 +150,8 @@ export const spec = {
     ),
   },
   shard: {
+    host: envVar('SHARD_HOST', host('127.0.0.1'), 'Address a shard pod serves /healthz, /readyz and /metrics on.'),
+    port: envVar('SHARD_PORT', port(8081), 'Port of a shard pod’s /healthz, /readyz and /metrics.'),
     podName: envVar(
       'POD_NAME',
       z.string().min(1).default('local-0'),

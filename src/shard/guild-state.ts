@@ -76,7 +76,12 @@ function channel(c: APIChannel): ChannelState {
 export class GuildStateStore {
   private readonly guilds = new Map<string, GuildState>();
 
-  constructor(private readonly botUserId: string) {}
+  private readonly botUserId: () => string;
+
+  /** `botUserId`: the bot's user id, or a getter for it (known once READY arrives). */
+  constructor(botUserId: string | (() => string)) {
+    this.botUserId = typeof botUserId === 'string' ? () => botUserId : botUserId;
+  }
 
   get size(): number {
     return this.guilds.size;
@@ -92,7 +97,7 @@ export class GuildStateStore {
 
   /** Replaces a guild's state from its GUILD_CREATE payload. */
   load(g: GatewayGuildCreateDispatchData): GuildState {
-    const bot = g.members?.find((m: APIGuildMember) => m.user?.id === this.botUserId);
+    const bot = g.members?.find((m: APIGuildMember) => m.user?.id === this.botUserId());
     const state: GuildState = {
       id: g.id,
       name: g.name,
@@ -166,7 +171,7 @@ export class GuildStateStore {
         return true;
       }
       case GatewayDispatchEvents.GuildMemberUpdate: {
-        if (p.d.user.id !== this.botUserId) return false;
+        if (p.d.user.id !== this.botUserId()) return false;
         const g = this.guilds.get(p.d.guild_id);
         if (!g) return false;
         g.botRoles = p.d.roles;
