@@ -11,6 +11,7 @@ export type { Coordination } from './coordination.js';
 export { type Clock, SimulatedClock, systemClock } from './clock.js';
 export { CoordinationUnavailableError, IdentifyBudgetExhaustedError, isAbortError } from './errors.js';
 export type { ShardLeases, ShardLease, Fence } from './shard-leases.js';
+export { holdLease, type HeldLease, type HoldLeaseOptions, type LeaseLossReason } from './lease-keeper.js';
 export {
   type IdentifyQueue,
   type IdentifyBudget,

@@ -92,14 +92,14 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
       it('a lease expires after its TTL unless renewed', async () => {
         fresh();
         const [a, b] = [await pod(), await pod()];
-        const l3 = await a.leases.acquire(1, 3, 'pod-a', 150);
-        const l4 = await a.leases.acquire(1, 4, 'pod-a', 150);
-        await sleep(90);
-        expect(await a.leases.renew(1, 4, 'pod-a', l4!.epoch, 300)).toBe(true);
-        await sleep(120);
+        const l3 = await a.leases.acquire(1, 3, 'pod-a', 300);
+        const l4 = await a.leases.acquire(1, 4, 'pod-a', 300);
+        await sleep(100);
+        expect(await a.leases.renew(1, 4, 'pod-a', l4!.epoch, 1_000)).toBe(true);
+        await sleep(300);
         // 3 lapsed, 4 was renewed
         expect((await b.leases.holders(1)).map((h) => h.shardId)).toEqual([4]);
-        expect(await a.leases.renew(1, 3, 'pod-a', l3!.epoch, 150)).toBe(false);
+        expect(await a.leases.renew(1, 3, 'pod-a', l3!.epoch, 300)).toBe(false);
         expect(await a.leases.checkFence(1, 3, l3!.epoch)).toBe(false);
         expect(await b.leases.acquire(1, 3, 'pod-b', 5_000)).not.toBeNull();
         expect(await b.leases.acquire(1, 4, 'pod-b', 5_000)).toBeNull();
@@ -185,8 +185,9 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
         for (let b = 0; b < 4; b++) {
           const times = grants.filter((g) => g.bucket === b).map((g) => g.at);
           expect(times).toHaveLength(4);
+          // local timestamps lag the grant a little; overlapping grants would be ~0 ms apart
           for (let i = 1; i < times.length; i++)
-            expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(windowMs - 40);
+            expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(windowMs * 0.6);
         }
         // the first grant of every bucket comes before any bucket's second grant
         const sorted = [...grants].sort((x, y) => x.at - y.at);
@@ -484,21 +485,22 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
         grants.sort((x, y) => x - y);
         expect(grants.length).toBeLessThanOrEqual(limit * (runMs / windowMs + 1));
         expect(grants.length).toBeGreaterThanOrEqual(limit * (runMs / windowMs - 1));
-        // no more than `limit` grants inside any window (minus a little for timestamp skew)
+        // no more than `limit` grants inside any window (local timestamps lag grants a little; without
+        // the shared limiter the three clients would get thousands of grants milliseconds apart)
         for (let i = limit; i < grants.length; i++) {
-          expect(grants[i]! - grants[i - limit]!).toBeGreaterThanOrEqual(windowMs - 30);
+          expect(grants[i]! - grants[i - limit]!).toBeGreaterThanOrEqual(windowMs * 0.7);
         }
       });
 
       it('header state from responses governs a bucket until it resets; invalid requests are counted centrally', async () => {
         fresh();
         const [a, b, c] = [await pod(), await pod(), await pod()];
-        await a.rateLimits.update('route:messages', { remaining: 2, resetAfterMs: 300 });
+        await a.rateLimits.update('route:messages', { remaining: 2, resetAfterMs: 800 });
         expect(await b.rateLimits.acquire('route:messages', 50, 1000)).toBe(0);
         expect(await c.rateLimits.acquire('route:messages', 50, 1000)).toBe(0);
         const wait = await a.rateLimits.acquire('route:messages', 50, 1000);
         expect(wait).toBeGreaterThan(0);
-        expect(wait).toBeLessThanOrEqual(300);
+        expect(wait).toBeLessThanOrEqual(800);
         await sleep(wait + 30);
         expect(await b.rateLimits.acquire('route:messages', 50, 1000)).toBe(0); // window limiter again
         expect(await a.rateLimits.recordInvalid()).toBe(1);

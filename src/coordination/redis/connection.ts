@@ -5,15 +5,23 @@ import type { CoordinationMetrics } from '../metrics.js';
 
 /**
  * How the Redis clients behave when Redis is slow or gone. Every coordination call either answers or
- * fails with {@link CoordinationUnavailableError} within about `commandTimeoutMs`; nothing hangs.
+ * fails with {@link CoordinationUnavailableError} within about `commandTimeoutMs`; nothing hangs, and no
+ * command runs after its caller was told it failed.
  *
- * - `commandTimeoutMs` (ioredis `commandTimeout`): the hard bound. ioredis arms it when the command is
- *   issued, so it also covers commands parked in the offline queue while reconnecting.
- * - `enableOfflineQueue: true`: a command issued during a short reconnect (Redis restart, failover)
- *   waits for the connection instead of failing at once; the timeout above still bounds it. With
- *   `false` every command during a blip fails immediately, which turns each blip into dropped leases.
- * - `maxRetriesPerRequest` (default 1): queued commands are failed after this many reconnect attempts
- *   (ioredis default 20 would keep them for many seconds); whichever bound hits first wins.
+ * - `enableOfflineQueue: false` (default): while disconnected, commands fail at once instead of being
+ *   parked. ioredis' `commandTimeout` rejects a parked command but leaves it queued, and it then runs
+ *   after the reconnect although its caller already gave up: a late identify lock plus a spent budget
+ *   slot, a phantom lease or claim. Every caller here retries on its own schedule (lease renewal every
+ *   TTL/3, identify backoff, session re-flush), so failing fast is the safe choice. `true` absorbs short
+ *   blips instead, at the price of such late executions.
+ * - `autoResendUnfulfilledCommands: false` (always): commands in flight when the connection drops are
+ *   failed (timeout or retry limit), never silently re-sent after the reconnect, for the same reason.
+ * - `commandTimeoutMs` (ioredis `commandTimeout`): the bound on a command that was sent but not answered
+ *   (a hung server or a black-holed connection).
+ * - `maxRetriesPerRequest` (default 1): in-flight commands are failed after this many reconnect attempts
+ *   (ioredis' default 20 keeps them for many seconds); whichever bound hits first wins.
+ * - `connectTimeoutMs`: bound of one connection attempt; also how long a new client (startup, the lazily
+ *   opened pub/sub and blocking connections) may wait for its first `ready`.
  * - `reconnectMaxDelayMs`: reconnect forever with exponential backoff (50 ms doubling) capped here, plus
  *   jitter, so pods do not reconnect in lockstep.
  * - `maxBlockMs`: longest server-side BLOCK of an event-log read. Blocking reads use their own
@@ -42,7 +50,7 @@ export const REDIS_CONNECTION_DEFAULTS = {
   commandTimeoutMs: 2_000,
   connectTimeoutMs: 2_000,
   maxRetriesPerRequest: 1,
-  enableOfflineQueue: true,
+  enableOfflineQueue: false,
   reconnectMaxDelayMs: 1_000,
   maxBlockMs: 5_000,
 } as const satisfies RedisConnectionOptions;
@@ -72,6 +80,7 @@ export function openRedis(
     connectTimeout: opts.connectTimeoutMs,
     maxRetriesPerRequest: opts.maxRetriesPerRequest,
     enableOfflineQueue: opts.enableOfflineQueue,
+    autoResendUnfulfilledCommands: false,
     retryStrategy: (times) =>
       Math.min(50 * 2 ** Math.min(times, 10), opts.reconnectMaxDelayMs) + Math.floor(Math.random() * 50),
     connectionName: `guildhall-${kind}`,
@@ -84,6 +93,7 @@ export function openRedis(
         ? { ...base, commandTimeout: opts.commandTimeoutMs, enableAutoPipelining: true }
         : { ...base, commandTimeout: opts.commandTimeoutMs };
   const redis = new Redis(url, options);
+  firstReady.set(redis, new Promise<void>((resolve) => redis.once('ready', () => resolve())));
   let down = false;
   redis.on('error', (err: Error) => {
     if (down) return;
@@ -98,12 +108,38 @@ export function openRedis(
   return redis;
 }
 
+const firstReady = new WeakMap<Redis, Promise<void>>();
+const NOT_READY = 'Redis connection not ready';
+
+/**
+ * Resolves once a client opened by {@link openRedis} has been ready at least once (instantly after
+ * that); rejects with an unavailability error after `timeoutMs`. With the offline queue off, a fresh
+ * client must not be used before its first `ready`; later disconnects should fail fast instead.
+ *
+ * @example
+ * await untilFirstReady(subscriber, REDIS_CONNECTION_DEFAULTS.connectTimeoutMs);
+ */
+export async function untilFirstReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  const ready = firstReady.get(redis) ?? Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${NOT_READY} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([ready, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const UNAVAILABLE_REPLIES = ['LOADING', 'BUSY', 'READONLY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN'];
 const UNAVAILABLE_MESSAGES = [
   'Command timed out',
   'Connection is closed.',
   "Stream isn't writeable",
   'pipeline aborted',
+  NOT_READY,
 ];
 const NETWORK_CODES = [
   'ECONNREFUSED',

@@ -27,7 +27,7 @@ export class RedisEventLog<T = unknown> implements EventLog<T> {
 
   constructor(
     private readonly redis: Redis,
-    private readonly blocking: () => Redis,
+    private readonly blocking: () => Promise<Redis>,
     private readonly key: string,
     private readonly guard: RedisGuard,
     private readonly opts: EventLogOptions,
@@ -48,9 +48,10 @@ export class RedisEventLog<T = unknown> implements EventLog<T> {
     return this.guard('eventLog.read', async () => {
       await this.ensureGroup();
       const block = Math.min(Math.max(0, Math.floor(opts.blockMs)), this.maxBlockMs);
+      const blocking = block > 0 ? await this.blocking() : undefined;
       const run = () =>
-        block > 0
-          ? this.blocking().xreadgroup(
+        blocking
+          ? blocking.xreadgroup(
               'GROUP',
               this.opts.group,
               consumer,

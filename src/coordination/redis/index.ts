@@ -15,6 +15,7 @@ import {
   type RedisConnectionOptions,
   openRedis,
   redisGuard,
+  untilFirstReady,
 } from './connection.js';
 import { RedisEventLog } from './event-log.js';
 import { RedisIdentifyQueue } from './identify-queue.js';
@@ -67,8 +68,17 @@ export async function createRedisCoordination(opts: RedisCoordinationOptions): P
     extra.push(r);
     return r;
   };
+  // Lazily opened connections wait (bounded) for their first ready, then fail fast like the rest.
+  const lazy = (get: () => Redis) => async () => {
+    const r = get();
+    await untilFirstReady(r, conn.connectTimeoutMs);
+    return r;
+  };
   try {
-    await guard('connect', () => redis.ping());
+    await guard('connect', async () => {
+      await untilFirstReady(redis, conn.connectTimeoutMs);
+      await redis.ping();
+    });
   } catch (err) {
     redis.disconnect();
     throw err;
@@ -85,7 +95,7 @@ export async function createRedisCoordination(opts: RedisCoordinationOptions): P
   let subscriber: Redis | undefined;
   const pubsub = new RedisPubSub(
     redis,
-    () => (subscriber ??= open('subscriber')),
+    lazy(() => (subscriber ??= open('subscriber'))),
     keys,
     guard,
     log.child({ component: 'pubsub' }),
@@ -108,7 +118,7 @@ export async function createRedisCoordination(opts: RedisCoordinationOptions): P
       let blocking: Redis | undefined;
       return new RedisEventLog<T>(
         redis,
-        () => (blocking ??= open('blocking')),
+        lazy(() => (blocking ??= open('blocking'))),
         keys.stream(name),
         guard,
         { ...EVENT_LOG_DEFAULTS, ...o },

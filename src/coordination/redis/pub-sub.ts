@@ -17,7 +17,7 @@ export class RedisPubSub implements PubSub {
 
   constructor(
     private readonly redis: Redis,
-    private readonly subscriber: () => Redis,
+    private readonly subscriber: () => Promise<Redis>,
     private readonly keys: RedisKeys,
     private readonly guard: RedisGuard,
     private readonly log: Logger,
@@ -32,7 +32,7 @@ export class RedisPubSub implements PubSub {
   subscribe<T = unknown>(channel: string, handler: MessageHandler<T>): Promise<() => Promise<void>> {
     return this.guard('pubsub.subscribe', async () => {
       const full = this.keys.channel(channel);
-      const sub = this.listen();
+      const sub = await this.listen();
       let set = this.handlers.get(full);
       const first = !set;
       if (!set) this.handlers.set(full, (set = new Set()));
@@ -59,9 +59,10 @@ export class RedisPubSub implements PubSub {
     });
   }
 
-  private listen(): Redis {
+  private async listen(): Promise<Redis> {
     if (this.listening) return this.listening;
-    const sub = this.subscriber();
+    const sub = await this.subscriber();
+    if (this.listening) return this.listening; // a concurrent first subscribe won
     sub.on('message', (channel: string, json: string) => {
       const set = this.handlers.get(channel);
       if (!set) return;
