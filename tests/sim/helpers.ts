@@ -5,7 +5,9 @@ import { type Inflate, constants as zlibConstants, createInflate, inflateSync } 
 import {
   ChannelType,
   GatewayIntentBits,
+  type APIGatewayBotInfo,
   type APIGuildMember,
+  type GatewayDispatchPayload,
   type APIMessage,
   type APIUser,
   type GatewayGuildCreateDispatchData,
@@ -20,6 +22,13 @@ import {
   Locale,
   MessageType,
 } from 'discord-api-types/v10';
+import type { REST } from '@discordjs/rest';
+import {
+  type OptionalWebSocketManagerOptions,
+  type SessionInfo,
+  WebSocketManager,
+  WebSocketShardEvents,
+} from '@discordjs/ws';
 import { WebSocket } from 'ws';
 import {
   type DispatchEvent,
@@ -442,4 +451,67 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what = 'co
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** GET /gateway/bot as Discord answers it, for a simulator at `url` (stands in until REST is wired). */
+export function gatewayBotInfo(url: string, app: SimApplication, shards = 1): APIGatewayBotInfo {
+  return {
+    url,
+    shards,
+    session_start_limit: {
+      total: app.sessionStartLimit.total,
+      remaining: app.sessionStartLimit.remaining,
+      reset_after: app.sessionStartLimit.resetAfterMs,
+      max_concurrency: app.maxConcurrency,
+    },
+  };
+}
+
+/** A REST stand-in answering only `GET /gateway/bot` (what WebSocketManager asks of `rest`). */
+export function gatewayOnlyRest(info: () => APIGatewayBotInfo): REST {
+  return {
+    get: async (route: string) => {
+      if (route !== '/gateway/bot') throw new Error(`unexpected REST call ${route}`);
+      return info();
+    },
+  } as unknown as REST;
+}
+
+/** An unmodified @discordjs/ws 2.x manager plus what it received, per shard. */
+export interface ManagerHarness {
+  readonly manager: WebSocketManager;
+  readonly dispatches: Map<number, GatewayDispatchPayload[]>;
+  readonly sessions: Map<number, SessionInfo>;
+  readonly closes: { shardId: number; code: number }[];
+  destroy(): Promise<void>;
+}
+
+export function startManager(
+  options: Partial<OptionalWebSocketManagerOptions> & { token: string; intents: number; rest: REST },
+): ManagerHarness {
+  const dispatches = new Map<number, GatewayDispatchPayload[]>();
+  const sessions = new Map<number, SessionInfo>();
+  const closes: { shardId: number; code: number }[] = [];
+  const manager = new WebSocketManager({
+    retrieveSessionInfo: (shardId) => sessions.get(shardId) ?? null,
+    updateSessionInfo: (shardId, info) => {
+      if (info) sessions.set(shardId, info);
+      else sessions.delete(shardId);
+    },
+    ...options,
+  });
+  manager.on(WebSocketShardEvents.Dispatch, (payload, shardId) => {
+    let list = dispatches.get(shardId);
+    if (!list) dispatches.set(shardId, (list = []));
+    list.push(payload);
+  });
+  manager.on(WebSocketShardEvents.Closed, (code, shardId) => closes.push({ shardId, code }));
+  manager.on(WebSocketShardEvents.Error, () => undefined);
+  return {
+    manager,
+    dispatches,
+    sessions,
+    closes,
+    destroy: () => manager.destroy({ code: 1000, reason: 'test over' }),
+  };
 }
