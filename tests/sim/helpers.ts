@@ -3,6 +3,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Inflate, constants as zlibConstants, createInflate, inflateSync } from 'node:zlib';
 import {
+  type ChannelFlags,
   ChannelType,
   GatewayIntentBits,
   type APIGatewayBotInfo,
@@ -14,6 +15,7 @@ import {
   GuildDefaultMessageNotifications,
   GuildExplicitContentFilter,
   GuildHubType,
+  type GuildMemberFlags,
   GuildMFALevel,
   GuildNSFWLevel,
   GuildPremiumTier,
@@ -21,6 +23,7 @@ import {
   GuildVerificationLevel,
   Locale,
   MessageType,
+  type RoleFlags,
 } from 'discord-api-types/v10';
 import type { REST } from '@discordjs/rest';
 import {
@@ -117,7 +120,7 @@ export class FakeWorld implements GatewayWorld {
       joined_at: new Date(1_700_000_000_000).toISOString(),
       deaf: false,
       mute: false,
-      flags: 0,
+      flags: 0 as GuildMemberFlags,
     };
   }
 
@@ -151,7 +154,7 @@ export class FakeWorld implements GatewayWorld {
           permissions: '1024',
           managed: false,
           mentionable: false,
-          flags: 0,
+          flags: 0 as RoleFlags,
         },
       ],
       emojis: [],
@@ -191,7 +194,7 @@ export class FakeWorld implements GatewayWorld {
           topic: null,
           last_message_id: null,
           rate_limit_per_user: 0,
-          flags: 0,
+          flags: 0 as ChannelFlags,
         },
       ],
       threads: [],
@@ -512,6 +515,8 @@ export function startManager(
     dispatches,
     sessions,
     closes,
-    destroy: () => manager.destroy({ code: 1000, reason: 'test over' }),
+    destroy: async () => {
+      await manager.destroy({ code: 1000, reason: 'test over' });
+    },
   };
 }
