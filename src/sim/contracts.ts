@@ -44,8 +44,11 @@ export interface GatewayWorld {
   readonly app: SimApplication;
   /** Every guild the bot is in. */
   guildIds(): readonly string[];
-  /** The GUILD_CREATE payload of a guild, honouring intents (no members without GUILD_MEMBERS, …). */
-  guildCreate(guildId: string, intents: number): GatewayGuildCreateDispatchData;
+  /**
+   * The GUILD_CREATE payload of a guild, honouring intents (no members without GUILD_MEMBERS, …) and the
+   * IDENTIFY `large_threshold` (50–250, default 50) when given.
+   */
+  guildCreate(guildId: string, intents: number, largeThreshold?: number): GatewayGuildCreateDispatchData;
   /** Subscribes to every dispatch the world produces; returns the unsubscribe function. */
   onDispatch(listener: (event: DispatchEvent) => void): () => void;
 }

@@ -95,9 +95,14 @@ export class GatewayConnection {
     return this.serverCloseCode !== null || !this.out.writable;
   }
 
-  /** Queues one payload for the client (used by the session this connection carries). */
+  /** Queues one payload for the client. */
   send(payload: Buffer): void {
     this.out.send(payload);
+  }
+
+  /** Queues one dispatch frame of the session this connection carries. */
+  sendFrame(frame: Buffer, headerLength: number): void {
+    this.out.sendFrame(frame, headerLength);
   }
 
   /** Sends HELLO with the heartbeat interval. */

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import {
   GatewayCloseCodes,
   GatewayDispatchEvents,
+  GatewayIntentBits,
   type APIGuildMember,
   type GatewayGuildMembersChunkDispatchData,
   type GatewayReadyDispatchData,
@@ -29,7 +30,7 @@ import {
 } from './constants.js';
 import { EncodedDispatch, dispatchHead, dispatchTail, shardIdOf } from './fanout.js';
 import { Outbound, type TransportCompression, WriteBatcher } from './outbound.js';
-import { Session } from './session.js';
+import { Session, frameHeaderLengthOf } from './session.js';
 
 /** Tunables of the gateway; every one has a default in {@link gatewayDefaults}. */
 export type GatewaySettings = { -readonly [K in keyof typeof gatewayDefaults]: number } & {
@@ -259,6 +260,16 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
       conn.close(GatewayCloseCodes.DisallowedIntents, `privileged intents ${disallowed} are not enabled`);
       return;
     }
+    const largeThreshold = data['large_threshold'] ?? 50;
+    if (
+      typeof largeThreshold !== 'number' ||
+      !Number.isInteger(largeThreshold) ||
+      largeThreshold < 50 ||
+      largeThreshold > 250
+    ) {
+      conn.close(GatewayCloseCodes.DecodeError, `large_threshold must be an integer in 50..250`);
+      return;
+    }
     const guildIds = this.world.guildIds().filter((id) => shardIdOf(id, shardCount) === shardId);
     if (guildIds.length > app.maxGuildsPerShard) {
       conn.close(
@@ -317,7 +328,11 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
     };
     this.sendTo(session, GatewayDispatchEvents.Ready, ready);
     for (const id of guildIds) {
-      this.sendTo(session, GatewayDispatchEvents.GuildCreate, this.world.guildCreate(id, intents));
+      this.sendTo(
+        session,
+        GatewayDispatchEvents.GuildCreate,
+        this.world.guildCreate(id, intents, largeThreshold),
+      );
     }
     this.log.debug({ shardId, shardCount, sessionId: session.id, guilds: guildIds.length }, 'identified');
   }
@@ -362,7 +377,7 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
       previous.close(GatewayCloseCodes.UnknownError, 'session resumed on another connection');
     }
     this.attach(conn, session);
-    for (const payload of replay) conn.send(payload);
+    for (const frame of replay) conn.sendFrame(frame, frameHeaderLengthOf(frame));
     const resumed = Buffer.from(`{"t":"${GatewayDispatchEvents.Resumed}","s":${session.seq},"op":0,"d":{}}`);
     conn.send(resumed);
     this.log.debug({ sessionId: session.id, from: seq, replayed: replay.length }, 'resumed');
@@ -382,11 +397,14 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
     ) {
       return;
     }
-    const all: APIGuildMember[] = this.world.guildCreate(guildId, session.intents).members ?? [];
+    // Every member: presences on and no large threshold make GUILD_CREATE list them all.
+    const everyone = session.intents | GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences;
+    const all: APIGuildMember[] =
+      this.world.guildCreate(guildId, everyone, Number.MAX_SAFE_INTEGER).members ?? [];
     let members: APIGuildMember[];
     let notFound: string[] | undefined;
     if ('user_ids' in data && data.user_ids !== undefined) {
-      const wanted = Array.isArray(data.user_ids) ? data.user_ids : [data.user_ids];
+      const wanted = (Array.isArray(data.user_ids) ? data.user_ids : [data.user_ids]).slice(0, 100);
       const byId = new Map(all.map((m) => [m.user.id, m]));
       members = wanted.flatMap((id) => byId.get(id) ?? []);
       notFound = wanted.filter((id) => !byId.has(id));
@@ -394,9 +412,24 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
       const byQuery = data as Partial<GatewayRequestGuildMembersDataWithQuery>;
       const query = (byQuery.query ?? '').toLowerCase();
       const limit = byQuery.limit ?? 0;
+      if (query === '' && limit === 0 && (session.intents & GatewayIntentBits.GuildMembers) === 0) {
+        // Discord: the entire member list needs GUILD_MEMBERS; the request is ignored.
+        this.violations.record({
+          kind: 'invalid_request',
+          detail: 'REQUEST_GUILD_MEMBERS for the whole list without the GUILD_MEMBERS intent',
+          shardId: session.shardId,
+          sessionId: session.id,
+        });
+        return;
+      }
       members = all.filter((m) => m.user.username.toLowerCase().startsWith(query));
-      if (limit > 0 || query !== '') members = members.slice(0, limit > 0 ? limit : 100);
+      // A prefix query returns at most 100 members; only the whole list (query '', limit 0) is unbounded.
+      if (query !== '' || limit > 0)
+        members = members.slice(0, query === '' ? limit : Math.min(limit || 100, 100));
     }
+    const nonce =
+      typeof data.nonce === 'string' && Buffer.byteLength(data.nonce) <= 32 ? data.nonce : undefined;
+    const presences = data.presences === true && (session.intents & GatewayIntentBits.GuildPresences) !== 0;
     const chunkCount = Math.max(1, Math.ceil(members.length / 1000));
     for (let i = 0; i < chunkCount; i++) {
       const chunk: GatewayGuildMembersChunkDispatchData = {
@@ -405,7 +438,8 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
         chunk_index: i,
         chunk_count: chunkCount,
         ...(notFound && notFound.length > 0 && i === 0 ? { not_found: notFound } : {}),
-        ...(data.nonce !== undefined ? { nonce: data.nonce } : {}),
+        ...(presences ? { presences: [] } : {}),
+        ...(nonce !== undefined ? { nonce } : {}),
       };
       this.sendTo(session, GatewayDispatchEvents.GuildMembersChunk, chunk);
     }

@@ -98,6 +98,21 @@ export class Outbound {
     return this.pendingBytes + this.socket.writableLength;
   }
 
+  /**
+   * Queues one gateway payload already framed as an unmasked text frame (payload from `headerLength`):
+   * written as is on plain connections, re-framed when compression applies.
+   */
+  sendFrame(frame: Buffer, headerLength: number): void {
+    if (!this.writable) return;
+    if (this.deflate || this.payloadCompression) {
+      this.send(frame.subarray(headerLength));
+      return;
+    }
+    this.chunks.push(frame);
+    this.pendingBytes += frame.length;
+    this.markDirty();
+  }
+
   /** Queues one gateway payload (serialized JSON). */
   send(payload: Buffer): void {
     if (!this.writable) return;
@@ -155,6 +170,10 @@ export class Outbound {
     const header = frameHeader(opcode, payload.length);
     this.chunks.push(header, payload);
     this.pendingBytes += header.length + payload.length;
+    this.markDirty();
+  }
+
+  private markDirty(): void {
     if (!this.marked) {
       this.marked = true;
       this.batcher.mark(this);

@@ -2,7 +2,19 @@ import type { SessionSummary } from '../contracts.js';
 
 /** What a session needs from the connection currently carrying it. */
 export interface SessionLink {
-  send(payload: Buffer): void;
+  /** One dispatch as a complete unmasked text WebSocket frame whose payload starts at `headerLength`. */
+  sendFrame(frame: Buffer, headerLength: number): void;
+}
+
+/** Header length of an unmasked server frame built by {@link Session.dispatch}. */
+export function frameHeaderLengthOf(frame: Buffer): number {
+  const len7 = frame[1]! & 0x7f;
+  return len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+}
+
+/** Length of the WebSocket frame header for a payload of `n` bytes (RFC 6455 §5.2, unmasked). */
+export function frameHeaderLength(n: number): number {
+  return n < 126 ? 2 : n < 65_536 ? 4 : 10;
 }
 
 /**
@@ -13,7 +25,7 @@ export interface SessionLink {
  * @example
  * const s = new Session('abc', 0, 1, 513, 10, 1000);
  * s.dispatch(Buffer.from('{"t":"X","s":'), Buffer.from(',"op":0,"d":{}}')); // seq 1, buffered
- * s.replayAfter(0); // [<Buffer {"t":"X","s":1,"op":0,"d":{}}>]
+ * s.replayAfter(0); // [<Buffer 81 1d {"t":"X","s":1,"op":0,"d":{}}>] (a text frame)
  */
 export class Session {
   /** Last sequence number handed out. */
@@ -22,6 +34,7 @@ export class Session {
   link: SessionLink | null = null;
   /** When the session lost its connection (ms since epoch); null while connected. */
   disconnectedAt: number | null = null;
+  /** Complete text frames (header + payload) by `seq % size`, so a live send and a replay cost no copy. */
   private readonly ring: (Buffer | undefined)[];
 
   constructor(
@@ -42,18 +55,32 @@ export class Session {
   dispatch(head: Buffer, tail: Buffer): number {
     const seq = ++this.seq;
     const digits = seqDigits(seq);
-    const payload = Buffer.allocUnsafe(head.length + digits + tail.length);
-    head.copy(payload, 0);
-    payload.write(String(seq), head.length, digits, 'latin1');
-    tail.copy(payload, head.length + digits);
-    this.ring[seq % this.ring.length] = payload;
-    this.link?.send(payload);
+    const length = head.length + digits + tail.length;
+    const h = frameHeaderLength(length);
+    const frame = Buffer.allocUnsafe(h + length);
+    frame[0] = 0x81; // FIN + text
+    if (h === 2) {
+      frame[1] = length;
+    } else if (h === 4) {
+      frame[1] = 126;
+      frame.writeUInt16BE(length, 2);
+    } else {
+      frame[1] = 127;
+      frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+      frame.writeUInt32BE(length >>> 0, 6);
+    }
+    head.copy(frame, h);
+    frame.write(String(seq), h + head.length, digits, 'latin1');
+    tail.copy(frame, h + head.length + digits);
+    this.ring[seq % this.ring.length] = frame;
+    this.link?.sendFrame(frame, h);
     return seq;
   }
 
   /**
-   * The buffered payloads with a sequence number above `seq`, in order; null when some of them have
-   * already been evicted from the replay buffer (the session can no longer be resumed from there).
+   * The buffered dispatches (complete frames, see {@link SessionLink.sendFrame}) with a sequence number above
+   * `seq`, in order; null when some of them have already been evicted from the replay buffer (the session
+   * can no longer be resumed from there).
    */
   replayAfter(seq: number): Buffer[] | null {
     if (seq > this.seq || seq < 0) return null;
