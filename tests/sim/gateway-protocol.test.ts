@@ -208,6 +208,19 @@ describe('dispatch fan-out', () => {
     );
     expect(byId.d).toMatchObject({ members: [{ user: { id: wanted } }], not_found: ['1'] });
   });
+  it('ignores (and records) a whole-member-list request without GUILD_MEMBERS; caps prefix queries at 100', async () => {
+    sim = await startTestGateway({ guilds: 1, membersPerGuild: 150 });
+    const c = await client();
+    await c.identifyAndGuilds(sim.world.app.token);
+    const guild = sim.world.guildIds()[0]!;
+    c.send({ op: 8, d: { guild_id: guild, query: '', limit: 0, nonce: 'all' } });
+    c.send({ op: 8, d: { guild_id: guild, query: 'user', limit: 0, nonce: 'prefix' } });
+    const chunk = await c.next((p) => p.t === 'GUILD_MEMBERS_CHUNK');
+    expect(chunk.d).toMatchObject({ nonce: 'prefix' });
+    expect((chunk.d as { members: unknown[] }).members).toHaveLength(100);
+    expect(c.dispatches('GUILD_MEMBERS_CHUNK')).toHaveLength(1);
+    expect(sim.violations.list('invalid_request')).toHaveLength(1);
+  });
 });
 
 describe('compression', () => {

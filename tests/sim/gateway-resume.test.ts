@@ -171,6 +171,25 @@ describe('RESUME with raw clients', () => {
     expect(sim.gateway.sessions()).toEqual([]);
   });
 
+  it('closes a connection that ignores op 7 RECONNECT, keeping the session resumable', async () => {
+    sim = await startTestGateway({ guilds: 1 }, { reconnectGraceMs: 200 });
+    const a = await client();
+    const ready = await a.identifyAndGuilds(sim.world.app.token);
+    expect(sim.gateway.requestReconnect({})).toBe(1);
+    await a.next((p) => p.op === 7);
+    expect((await a.closed).code).toBe(4000);
+    const b = await client();
+    b.send({
+      op: 6,
+      d: {
+        token: sim.world.app.token,
+        session_id: (ready.d as { session_id: string }).session_id,
+        seq: a.lastSeq,
+      },
+    });
+    await b.next((p) => p.t === 'RESUMED');
+  });
+
   it('a RESUME of a session still attached elsewhere moves it and closes the old connection', async () => {
     sim = await startTestGateway({ guilds: 1 });
     const a = await client();

@@ -49,6 +49,8 @@ export const gatewayDefaults = {
    * (the client measures the window when it sends, the server when it has parsed the payload).
    */
   identifyToleranceMs: 100,
+  /** After op 7 RECONNECT, the server closes a connection the client kept open this long. */
+  reconnectGraceMs: 5_000,
   /** How long a dropped session stays resumable (Discord: “a few minutes”). */
   resumeWindowMs: 180_000,
   /** Dispatches kept per session for RESUME replay; a resume from further back is refused. */

@@ -555,10 +555,20 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
     return n;
   }
 
+  /**
+   * Sends op 7 RECONNECT; like Discord, a connection the client has not closed after
+   * `reconnectGraceMs` is closed by the server (4000, session kept resumable).
+   */
   requestReconnect(filter: SessionFilter): number {
     let n = 0;
     for (const conn of this.liveConnections(filter)) {
       conn.send(CONTROL.reconnect);
+      const timer = setTimeout(() => {
+        if (!this.connections.has(conn) || conn.closing) return;
+        conn.keepSessionOnClose = true;
+        conn.close(GatewayCloseCodes.UnknownError, 'did not reconnect after op 7 RECONNECT');
+      }, this.settings.reconnectGraceMs);
+      timer.unref();
       n++;
     }
     return n;
