@@ -14,7 +14,7 @@ import {
   type GatewayGuildCreateDispatchData,
   GuildDefaultMessageNotifications,
   GuildExplicitContentFilter,
-  GuildHubType,
+  type GuildHubType,
   type GuildMemberFlags,
   GuildMFALevel,
   GuildNSFWLevel,
