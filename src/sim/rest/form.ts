@@ -15,7 +15,7 @@ export const snowflake = z.string().regex(/^\d{1,20}$/, 'snowflake');
  * const body = parseForm(z.object({ content: z.string().max(2000).optional() }), req.body);
  */
 export function parseForm<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body ?? {});
+  const result = schema.safeParse(body ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const form = new FormErrors();
   for (const issue of result.error.issues) {
@@ -32,7 +32,7 @@ export function parseForm<T extends z.ZodType>(schema: T, body: unknown): z.infe
 
 /** The nested errors of a failed parse (for callers that merge errors). */
 export function formErrorsOf(schema: z.ZodType, body: unknown): FieldErrors | null {
-  const result = schema.safeParse(body ?? {});
+  const result = schema.safeParse(body ?? {}, { reportInput: true });
   if (result.success) return null;
   const form = new FormErrors();
   for (const issue of result.error.issues) {
