@@ -14,7 +14,7 @@ type RoleStarter = (ctx: RoleContext) => Promise<unknown>;
 const starters: Record<Role, () => Promise<RoleStarter>> = {
   all: async () => (await import('./roles/all.js')).startAll,
   api: async () => (await import('./api/role.js')).startApi,
-  shard: async () => notImplemented('shard', 'the shard runtime (issue: shard runtime)'),
+  shard: async () => (await import('./shard/role.js')).startShard,
   controller: async () => notImplemented('controller', 'the controller (issue: controller)'),
   sim: async () => notImplemented('sim', 'the Discord simulator (issue: Discord simulator)'),
 };

@@ -12,8 +12,9 @@ import {
   identifyThrottler,
   sessionInfoCallbacks,
 } from '../coordination/index.js';
-import type { SessionCallbacks } from '../coordination/session-store.js';
+import type { SessionCallbacks, SessionInfo } from '../coordination/session-store.js';
 import type { Logger } from '../logging/logger.js';
+import { type SessionCheckpoint, checkpointKey } from './event-pipeline.js';
 
 /** The lease a pod holds on one shard, and the fence its writes carry. */
 export interface HeldShard {
@@ -22,8 +23,29 @@ export interface HeldShard {
   readonly epoch: number;
 }
 
-/** Called for every dispatch of a held shard, with the lease it arrived under. */
-export type DispatchHandler = (payload: GatewayDispatchPayload, shard: HeldShard, receivedAt: number) => void;
+/**
+ * Called for every new dispatch of a held shard (replays of dispatches already recorded are not passed
+ * on), with the lease it arrived under and the key of its session stream (see {@link ShardStream}).
+ */
+export type DispatchHandler = (
+  payload: GatewayDispatchPayload,
+  shard: HeldShard,
+  receivedAt: number,
+  stream: string,
+) => void;
+
+/**
+ * Where a shard's handled dispatches become durable — the event pipeline. The pod persists a session's
+ * resume point only up to the durable seq, and on takeover skips replayed dispatches up to the previous
+ * owner's checkpoint, so nothing is recorded twice or skipped.
+ */
+export interface ShardStream {
+  lastCheckpoint(key: string): Promise<SessionCheckpoint | null>;
+  track(key: string, start: SessionCheckpoint, onDurable: (seq: number) => void): void;
+  untrack(key: string): void;
+  processed(key: string, seq: number): void;
+  flush(): Promise<void>;
+}
 
 /** Required options of {@link ShardPod}. */
 export interface ShardPodRequired {
@@ -36,6 +58,7 @@ export interface ShardPodRequired {
   readonly coordination: Coordination;
   readonly log: Logger;
   readonly onDispatch: DispatchHandler;
+  readonly stream: ShardStream;
 }
 
 /** Optional options of {@link ShardPod}; defaults in {@link SHARD_POD_DEFAULTS}. */
@@ -58,11 +81,21 @@ export const SHARD_POD_DEFAULTS = {
 
 interface Connection {
   readonly held: HeldShard;
-  readonly manager: WebSocketManager;
+  readonly key: string;
+  /** Undefined until the session prelude (stored session, checkpoint) has been read. */
+  manager: WebSocketManager | undefined;
   readonly sessions: SessionCallbacks;
   readonly plan: ShardPlan;
   ready: boolean;
   latencyMs: number;
+  /** Session the stream is tracking, and the last seq handled (replays at or below it are skipped). */
+  sessionId: string | null;
+  lastSeq: number;
+  /** Highest seq whose events are in the log (the pipeline's checkpoint). */
+  durable: number;
+  /** The newest session info @discordjs/ws reported (persisted only up to the durable seq). */
+  latest: SessionInfo | null;
+  closing: boolean;
 }
 
 const WANT_PREFIX = 'shard-want:';
@@ -238,15 +271,45 @@ export class ShardPod {
       { shardId, generation: plan.generation, epoch: lease.epoch },
       'lease acquired; connecting shard',
     );
-    await this.connect(plan, held);
+    // Connecting waits for the identify queue (seconds); it must never hold up lease renewals.
+    void this.connect(plan, held).catch((err: unknown) =>
+      this.log.error({ err, shardId }, 'shard connect crashed'),
+    );
   }
 
   private async connect(plan: ShardPlan, held: HeldShard): Promise<void> {
-    const { coordination } = this.opts;
-    const sessions = sessionInfoCallbacks(coordination.sessions, {
+    const { coordination, stream } = this.opts;
+    const key = checkpointKey(plan.totalShards, held.shardId);
+    const store = sessionInfoCallbacks(coordination.sessions, {
       shardCount: plan.totalShards,
       fence: () => ({ generation: held.generation, epoch: held.epoch }),
     });
+    const conn: Connection = {
+      held,
+      key,
+      manager: undefined,
+      sessions: store,
+      plan,
+      ready: false,
+      latencyMs: -1,
+      sessionId: null,
+      lastSeq: 0,
+      durable: 0,
+      latest: null,
+      closing: false,
+    };
+    this.connections.set(held.shardId, conn);
+    // Resume where the previous owner's recorded events end: its session (persisted never beyond that
+    // point) is replayed from there, and replays up to its checkpoint are skipped.
+    const stored = await store.retrieveSessionInfo(held.shardId);
+    if (stored) {
+      const cp = await stream.lastCheckpoint(key);
+      const seq = cp && cp.sessionId === stored.sessionId ? cp.seq : stored.sequence;
+      conn.sessionId = stored.sessionId;
+      conn.lastSeq = seq;
+      conn.durable = seq;
+      stream.track(key, { sessionId: stored.sessionId, seq }, (d) => this.persist(conn, d));
+    }
     const manager = new WebSocketManager({
       token: this.opts.token,
       intents: this.opts.intents,
@@ -254,18 +317,21 @@ export class ShardPod {
       shardCount: plan.totalShards,
       shardIds: [held.shardId],
       buildIdentifyThrottler: identifyThrottler(coordination.identify, { log: this.log }),
-      retrieveSessionInfo: sessions.retrieveSessionInfo,
-      updateSessionInfo: sessions.updateSessionInfo,
+      retrieveSessionInfo: store.retrieveSessionInfo,
+      updateSessionInfo: (shardId, info) => {
+        if (info === null) {
+          store.updateSessionInfo(shardId, null);
+          return;
+        }
+        conn.latest = info;
+        // A brand-new session (READY) is persisted at its first seq; later ones at the durable seq.
+        const durable = info.sessionId === conn.sessionId ? conn.durable : Math.min(info.sequence, 1);
+        store.updateSessionInfo(shardId, { ...info, sequence: Math.min(info.sequence, durable) });
+      },
     });
-    const conn: Connection = { held, manager, sessions, plan, ready: false, latencyMs: -1 };
-    this.connections.set(held.shardId, conn);
-    manager.on(WebSocketShardEvents.Dispatch, (payload) => {
-      try {
-        this.opts.onDispatch(payload, held, Date.now());
-      } catch (err) {
-        this.log.error({ err, shardId: held.shardId, event: payload.t }, 'dispatch handler failed');
-      }
-    });
+    if (this.connections.get(held.shardId) !== conn) return; // released while reading the session
+    conn.manager = manager;
+    manager.on(WebSocketShardEvents.Dispatch, (payload) => this.onDispatch(conn, payload));
     manager.on(WebSocketShardEvents.Ready, (data) => {
       conn.ready = true;
       this.m?.identifies.inc();
@@ -275,7 +341,7 @@ export class ShardPod {
     manager.on(WebSocketShardEvents.Resumed, () => {
       conn.ready = true;
       this.m?.resumes.inc();
-      this.log.info({ shardId: held.shardId }, 'shard resumed');
+      this.log.info({ shardId: held.shardId, seq: conn.lastSeq }, 'shard resumed');
     });
     manager.on(WebSocketShardEvents.HeartbeatComplete, (stats) => {
       conn.latencyMs = stats.latency;
@@ -294,17 +360,60 @@ export class ShardPod {
     }
   }
 
+  private onDispatch(conn: Connection, payload: GatewayDispatchPayload): void {
+    if (conn.closing) return; // the next owner gets it replayed
+    const seq = payload.s;
+    if (payload.t === 'READY') {
+      conn.sessionId = payload.d.session_id;
+      conn.lastSeq = seq - 1;
+      conn.durable = seq - 1;
+      this.opts.stream.track(conn.key, { sessionId: conn.sessionId, seq: seq - 1 }, (d) =>
+        this.persist(conn, d),
+      );
+    } else if (seq <= conn.lastSeq) {
+      this.m?.replaysSkipped.inc();
+      return; // already recorded (by us before a reconnect, or by the previous owner)
+    }
+    conn.lastSeq = seq;
+    try {
+      this.opts.onDispatch(payload, conn.held, Date.now(), conn.key);
+    } catch (err) {
+      this.log.error({ err, shardId: conn.held.shardId, event: payload.t }, 'dispatch handler failed');
+    }
+    this.opts.stream.processed(conn.key, seq);
+  }
+
+  /** Persists the session's resume point as far as its events are durable. */
+  private persist(conn: Connection, durable: number): void {
+    conn.durable = durable;
+    const info = conn.latest;
+    if (!info || info.sessionId !== conn.sessionId || conn.closing) return;
+    conn.sessions.updateSessionInfo(conn.held.shardId, {
+      ...info,
+      sequence: Math.min(info.sequence, durable),
+    });
+  }
+
   /** Hands a shard over: stop recording its session, close it resumably, release the lease. */
   private async release(c: Connection, reason: string): Promise<void> {
     if (this.connections.get(c.held.shardId) !== c) return;
     this.connections.delete(c.held.shardId);
+    // Stop handling dispatches, make what was handled durable (which persists the session up to it),
+    // then stop recording the session so destroy()'s null report cannot erase it.
+    try {
+      await this.opts.stream.flush();
+    } catch (err) {
+      this.log.warn({ err, shardId: c.held.shardId }, 'event flush before hand-over failed');
+    }
+    c.closing = true;
+    this.opts.stream.untrack(c.key);
     try {
       await c.sessions.handOver([c.held.shardId]);
     } catch (err) {
       this.log.warn({ err, shardId: c.held.shardId }, 'session hand-over failed');
     }
     try {
-      await c.manager.destroy({ code: CloseCodes.Resuming, reason });
+      await c.manager?.destroy({ code: CloseCodes.Resuming, reason });
     } catch (err) {
       this.log.warn({ err, shardId: c.held.shardId }, 'shard destroy failed');
     }
@@ -343,6 +452,11 @@ function podMetrics(registry: Registry, connections: () => Map<number, Connectio
     identifies: new Counter({
       name: 'guildhall_gateway_identifies_total',
       help: 'Shard sessions started with IDENTIFY (READY received).',
+      registers: [registry],
+    }),
+    replaysSkipped: new Counter({
+      name: 'guildhall_gateway_replays_skipped_total',
+      help: 'Replayed dispatches skipped after a resume because their events were already recorded.',
       registers: [registry],
     }),
     resumes: new Counter({

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { healthRouter } from '../api/health.js';
-import { type Coordination, createCoordination } from '../coordination/index.js';
-import type { RoleContext } from '../runtime.js';
+import type { Coordination } from '../coordination/index.js';
+import { type RoleContext, openCoordination } from '../runtime.js';
 import { ShardRuntime } from './runtime.js';
 
 /** A running shard role. */
@@ -22,15 +22,7 @@ export async function startShard(
 ): Promise<ShardHandle> {
   const { config } = ctx;
   const log = ctx.log.child({ module: 'shard' });
-  const coordination =
-    deps.coordination ??
-    (await createCoordination({
-      redisUrl: config.redis.url,
-      keyPrefix: config.redis.keyPrefix,
-      log: ctx.log.child({ module: 'coordination' }),
-      metrics: ctx.metrics,
-    }));
-  if (!deps.coordination) ctx.lifecycle.onShutdown('coordination', () => coordination.close());
+  const coordination = deps.coordination ?? (await openCoordination(ctx));
 
   const token = deps.token ?? config.discord.token;
   if (!token) throw new Error('DISCORD_TOKEN is required for the shard role');

@@ -98,12 +98,13 @@ export class ShardRuntime {
         }
         this.guildsByShard.delete(shard.shardId);
       },
-      onDispatch: (payload, shard, receivedAt) => {
+      stream: this.pipeline,
+      onDispatch: (payload, shard, receivedAt, stream) => {
         dispatches?.inc({ event: payload.t });
         this.track(payload, shard.shardId);
         this.guilds.apply(payload);
         for (const event of normalizeDispatch(payload, receivedAt, this.voice)) {
-          this.pipeline.push({
+          this.pipeline.push(stream, payload.s, {
             event,
             shardId: shard.shardId,
             generation: shard.generation,

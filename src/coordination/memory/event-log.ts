@@ -1,4 +1,5 @@
 import {
+  type Checkpoint,
   type EventLog,
   type EventLogOptions,
   type LogEntry,
@@ -17,6 +18,7 @@ import type { MemoryHub, MemoryStream, MemoryStreamEntry } from './hub.js';
  */
 export class MemoryEventLog<T = unknown> implements EventLog<T> {
   private readonly s: MemoryStream;
+  private readonly checkpoints: Map<string, { value: string; expiresAt: number }>;
 
   constructor(
     private readonly hub: MemoryHub,
@@ -38,9 +40,20 @@ export class MemoryEventLog<T = unknown> implements EventLog<T> {
       hub.streams.set(key, s);
     }
     this.s = s;
+    let checkpoints = hub.checkpoints.get(name);
+    if (!checkpoints) hub.checkpoints.set(name, (checkpoints = new Map()));
+    this.checkpoints = checkpoints;
   }
 
-  async append(events: readonly T[]): Promise<string[]> {
+  async checkpoint(key: string): Promise<string | null> {
+    const c = this.checkpoints.get(key);
+    return c && c.expiresAt > this.hub.clock.now() ? c.value : null;
+  }
+
+  async append(events: readonly T[], checkpoints: readonly Checkpoint[] = []): Promise<string[]> {
+    for (const c of checkpoints) {
+      this.checkpoints.set(c.key, { value: c.value, expiresAt: this.hub.clock.now() + c.ttlMs });
+    }
     const ids: string[] = [];
     for (const chunk of pack(events, this.opts.packSize)) {
       const now = Math.floor(this.hub.clock.now());
