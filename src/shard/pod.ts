@@ -95,6 +95,8 @@ interface Connection {
   durable: number;
   /** The newest session info @discordjs/ws reported (persisted only up to the durable seq). */
   latest: SessionInfo | null;
+  /** What was last handed to the session store. */
+  persisted: { sessionId: string; sequence: number };
   closing: boolean;
 }
 
@@ -296,6 +298,7 @@ export class ShardPod {
       lastSeq: 0,
       durable: 0,
       latest: null,
+      persisted: { sessionId: '', sequence: -1 },
       closing: false,
     };
     this.connections.set(held.shardId, conn);
@@ -324,9 +327,13 @@ export class ShardPod {
           return;
         }
         conn.latest = info;
-        // A brand-new session (READY) is persisted at its first seq; later ones at the durable seq.
+        // A brand-new session (READY) is persisted at its first seq; later ones at the durable seq —
+        // which moves per append, not per dispatch, so most calls have nothing new to write.
         const durable = info.sessionId === conn.sessionId ? conn.durable : Math.min(info.sequence, 1);
-        store.updateSessionInfo(shardId, { ...info, sequence: Math.min(info.sequence, durable) });
+        const sequence = Math.min(info.sequence, durable);
+        if (info.sessionId === conn.persisted.sessionId && sequence === conn.persisted.sequence) return;
+        conn.persisted = { sessionId: info.sessionId, sequence };
+        store.updateSessionInfo(shardId, { ...info, sequence });
       },
     });
     if (this.connections.get(held.shardId) !== conn) return; // released while reading the session
@@ -388,10 +395,9 @@ export class ShardPod {
     conn.durable = durable;
     const info = conn.latest;
     if (!info || info.sessionId !== conn.sessionId || conn.closing) return;
-    conn.sessions.updateSessionInfo(conn.held.shardId, {
-      ...info,
-      sequence: Math.min(info.sequence, durable),
-    });
+    const sequence = Math.min(info.sequence, durable);
+    conn.persisted = { sessionId: info.sessionId, sequence };
+    conn.sessions.updateSessionInfo(conn.held.shardId, { ...info, sequence });
   }
 
   /** Hands a shard over: stop recording its session, close it resumably, release the lease. */
