@@ -468,6 +468,46 @@ describe('REST errors as Discord sends them (table-driven)', () => {
     expect(res.headers.get('content-type')).toContain('application/json');
   });
 
+  it('records a double acknowledgement as a violation (two processes answering the same interaction)', () => {
+    expect(server.violations.list('interaction_already_acknowledged')).toEqual([
+      expect.objectContaining({
+        code: 40060,
+        route: 'POST /interactions/:interaction_id/:interaction_token/callback',
+      }),
+    ]);
+  });
+
+  it('a DM to a user who shares no guild with the bot → 50007', async () => {
+    const stranger = world.createUser({ username: 'stranger' }).id;
+    const dm = await call(server, world, {
+      method: 'POST',
+      path: '/users/@me/channels',
+      body: { recipient_id: stranger },
+    });
+    expect(dm.status).toBe(200);
+    const sent = await call(server, world, {
+      method: 'POST',
+      path: `/channels/${String(dm.json?.id)}/messages`,
+      body: { content: 'hi' },
+    });
+    expect(sent.status).toBe(403);
+    expect(sent.json?.code).toBe(50007);
+    const memberDm = await call(server, world, {
+      method: 'POST',
+      path: '/users/@me/channels',
+      body: { recipient_id: victim },
+    });
+    expect(
+      (
+        await call(server, world, {
+          method: 'POST',
+          path: `/channels/${String(memberDm.json?.id)}/messages`,
+          body: { content: 'hi' },
+        })
+      ).status,
+    ).toBe(200);
+  });
+
   it('records 401/403 as invalid_request violations with route and code', () => {
     const invalid = server.violations.list('invalid_request');
     expect(invalid.some((v) => v.code === 50013 && v.route === 'POST /channels/:channel_id/messages')).toBe(
@@ -663,6 +703,28 @@ describe('rate limits (manual clock)', () => {
       (await call(server, world, { method: 'PATCH', path: `/channels/${channelA}`, body: { name: 'four' } }))
         .status,
     ).toBe(200);
+  });
+
+  it('an initial response after 3 s is too late: 10062 and an interaction_ack_late violation', async () => {
+    server.violations.clear();
+    const guildId = world.guildIds()[0] as string;
+    const rec = world.interactions.create({
+      type: InteractionType.ApplicationCommand,
+      guildId,
+      channelId: channelA,
+      userId: world.guild(guildId)?.ownerId as string,
+      data: { id: '1', name: 'x', type: 1 },
+    });
+    now += 3_001;
+    const late = await call(server, world, {
+      method: 'POST',
+      path: `/interactions/${rec.id}/${rec.token}/callback`,
+      body: { type: 4, data: { content: 'sorry' } },
+      auth: 'none',
+    });
+    expect(late.status).toBe(404);
+    expect(late.json).toEqual({ message: 'Unknown interaction', code: 10062 });
+    expect(server.violations.list('interaction_ack_late')).toHaveLength(1);
   });
 
   it('invalid requests (401/403/429) past the limit record a violation and start a Cloudflare ban', async () => {

@@ -263,9 +263,17 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     let e: RestError;
     if (err instanceof RestError) e = err;
     else if (err instanceof WorldError) e = new RestError(err.status, err.code, err.message);
-    else if (err instanceof InteractionError)
+    else if (err instanceof InteractionError) {
       e = new RestError(err.status, err.code, err.message, err.errors as never);
-    else {
+      if (err.violation) {
+        deps.violations.record({
+          kind: err.violation,
+          detail: `${err.code} ${err.message} on ${route}`,
+          route,
+          code: err.code,
+        });
+      }
+    } else {
       deps.violations.record({
         kind: 'sim_error',
         detail: `${route}: ${err instanceof Error ? err.message : String(err)}`,

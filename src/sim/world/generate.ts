@@ -248,6 +248,18 @@ export function poolIndex(ctx: GenerationContext, id: string): number | undefine
   return index < ctx.userPoolSize ? index : undefined;
 }
 
+/**
+ * Whether pool user `index` is a generated member of the guild of `seed` (without generating the guild).
+ *
+ * @example
+ * isPoolMember(ctx, seed, poolIndex(ctx, userId) ?? -1);
+ */
+export function isPoolMember(ctx: GenerationContext, seed: GuildSeed, index: number): boolean {
+  const n = Math.min(seed.members, ctx.userPoolSize);
+  const start = (seed.index * 7919 * Math.max(1, n)) % ctx.userPoolSize;
+  return index >= 0 && (index - start + ctx.userPoolSize) % ctx.userPoolSize < n;
+}
+
 /** Pool indexes of the members of a guild (the first one owns it). */
 export function memberIndexes(ctx: GenerationContext, seed: GuildSeed): number[] {
   const n = Math.min(seed.members, ctx.userPoolSize);

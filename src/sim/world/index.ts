@@ -35,6 +35,7 @@ import {
   generateGuild,
   guildTimestamp,
   IdKind,
+  isPoolMember,
   newChannel,
   poolIndex,
   poolUser,
@@ -432,14 +433,20 @@ export class World implements GatewayWorld {
     return g;
   }
 
-  /** Guild ids a user is a member of (scans; fine for OAuth2-sized worlds). */
+  /** Whether a user is a member of a guild (untouched generated guilds are answered without building them). */
+  isMember(guildId: string, userId: string): boolean {
+    const rec = this.records.get(guildId);
+    if (rec) return rec.members.has(userId);
+    const seed = this.seeds.get(guildId);
+    if (!seed) return false;
+    if (userId === this.botId) return true;
+    const idx = poolIndex(this.gen, userId);
+    return idx !== undefined && isPoolMember(this.gen, seed, idx);
+  }
+
+  /** Guild ids (of guilds the bot is in) a user is a member of. */
   guildsOf(userId: string): string[] {
-    const out: string[] = [];
-    for (const id of this.seeds.keys()) {
-      const g = this.records.get(id) ?? this.peekGuild(id);
-      if (g?.members.has(userId)) out.push(id);
-    }
-    return out;
+    return [...this.seeds.keys()].filter((id) => this.isMember(id, userId));
   }
 
   /**

@@ -108,6 +108,8 @@ export class InteractionError extends Error {
     readonly code: number,
     message: string,
     readonly errors?: unknown,
+    /** A violation kind to record (a client bug worth flagging), e.g. `interaction_ack_late`. */
+    readonly violation?: string,
   ) {
     super(message);
     this.name = 'InteractionError';
@@ -231,9 +233,19 @@ export class InteractionStore {
     const w = this.world;
     const rec = this.byId.get(id);
     if (!rec || rec.token !== token) throw new InteractionError(404, 10062, 'Unknown interaction');
-    if (rec.initial) throw new InteractionError(400, 40060, 'Interaction has already been acknowledged.');
-    if (w.clock() - rec.createdAt > this.ackTimeoutMs)
-      throw new InteractionError(404, 10062, 'Unknown interaction');
+    // Two answers usually mean two processes handled the same event (e.g. overlapping deployments).
+    if (rec.initial) {
+      throw new InteractionError(
+        400,
+        40060,
+        'Interaction has already been acknowledged.',
+        undefined,
+        'interaction_already_acknowledged',
+      );
+    }
+    if (w.clock() - rec.createdAt > this.ackTimeoutMs) {
+      throw new InteractionError(404, 10062, 'Unknown interaction', undefined, 'interaction_ack_late');
+    }
     const allowed = ALLOWED[rec.type] ?? [];
     if (!allowed.includes(type as InteractionResponseType)) {
       throw new InteractionError(400, 50035, 'Invalid Form Body', {

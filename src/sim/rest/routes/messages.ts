@@ -103,6 +103,9 @@ export function messageRoutes(): RouteDef[] {
             throw Errors.forumNeedsThread();
           throw new RestError(400, 50008, 'Cannot send messages in a non-text channel');
         }
+        // Bots can only DM users they share a guild with.
+        if (c.type === ChannelType.DM && !c.recipients.some((u) => w.guildsOf(u).length > 0))
+          throw Errors.cannotDm();
         const perms = channelPerms(ctx, c);
         const sendPerm = c.thread ? P.SendMessagesInThreads : P.SendMessages;
         if (!(perms & sendPerm)) throw Errors.missingPermissions();
