@@ -296,7 +296,12 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   return Object.assign(handler, { rateLimiter, oauth, scenario });
 }
 
-/** Writes a JSON response. */
+/**
+ * Writes a JSON response.
+ *
+ * @example
+ * sendJson(res, 404, { message: '404: Not Found', code: 0 });
+ */
 export function sendJson(
   res: ServerResponse,
   status: number,

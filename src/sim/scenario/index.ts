@@ -7,7 +7,6 @@
 import {
   ApplicationCommandOptionType as O,
   ApplicationCommandType,
-  ChannelType,
   ComponentType,
   InteractionType,
   type APIApplicationCommand,
@@ -694,11 +693,3 @@ export class Scenario {
     });
   }
 }
-
-/** Channel types a user can talk in (for scenario helpers and load generators). */
-export const TALKABLE: ReadonlySet<ChannelType> = new Set([
-  ChannelType.GuildText,
-  ChannelType.GuildAnnouncement,
-  ChannelType.PublicThread,
-  ChannelType.PrivateThread,
-]);

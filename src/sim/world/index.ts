@@ -110,7 +110,12 @@ export interface WorldOptions {
   interactionTokenTtlMs?: number;
 }
 
-/** Defaults of {@link WorldOptions}. */
+/**
+ * Defaults of {@link WorldOptions}.
+ *
+ * @example
+ * World.create({ ...WORLD_DEFAULTS, guilds: 100 });
+ */
 export const WORLD_DEFAULTS = {
   guilds: 1,
   membersPerGuild: 50,
@@ -151,7 +156,12 @@ export interface GuildInit {
   announce?: boolean;
 }
 
-/** A user-visible failure of a world operation, mapped by REST to Discord's error body. */
+/**
+ * A user-visible failure of a world operation, mapped by REST to Discord's error body.
+ *
+ * @example
+ * throw new WorldError(404, 10008, 'Unknown Message');
+ */
 export class WorldError extends Error {
   constructor(
     readonly status: number,

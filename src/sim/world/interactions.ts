@@ -101,7 +101,12 @@ const ALLOWED: Record<number, readonly InteractionResponseType[]> = {
   ],
 };
 
-/** An interaction-level failure with Discord's status and code. */
+/**
+ * An interaction-level failure with Discord's status and code.
+ *
+ * @example
+ * throw new InteractionError(400, 40060, 'Interaction has already been acknowledged.');
+ */
 export class InteractionError extends Error {
   constructor(
     readonly status: number,

@@ -44,7 +44,12 @@ function audit(
     ctx.deps.world.addAuditLogEntry(guildId, { ...entry, ...(ctx.reason ? { reason: ctx.reason } : {}) });
 }
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(messageRoutes());
+ */
 export function messageRoutes(): RouteDef[] {
   return [
     {

@@ -13,7 +13,12 @@ import { parseForm, snowflake } from '../form.js';
 import { boolQuery, intQuery, snowflakeQuery } from '../helpers.js';
 import type { RestContext, RouteDef } from '../router.js';
 
-/** Recommended shards: Discord suggests about one shard per 1,000 guilds. */
+/**
+ * Recommended shards: Discord suggests about one shard per 1,000 guilds.
+ *
+ * @example
+ * recommendedShards(2500); // 3
+ */
 export function recommendedShards(guilds: number): number {
   return Math.max(1, Math.ceil(guilds / 1000));
 }
@@ -69,7 +74,12 @@ const roleConnectionMetadataSchema = z
   )
   .max(5);
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(userRoutes());
+ */
 export function userRoutes(): RouteDef[] {
   const routes: RouteDef[] = [
     {
