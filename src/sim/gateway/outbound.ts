@@ -199,7 +199,14 @@ export class Outbound {
 
   private finishClose(code: number, reason: string): void {
     this.flush();
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason);
+    if (this.ws.readyState === WebSocket.OPEN) {
+      try {
+        this.ws.close(code, truncateUtf8(reason, 123));
+      } catch {
+        // Not a valid close code for a close frame (e.g. 1006 from the scenario API): just drop the link.
+        this.ws.terminate();
+      }
+    }
     this.disposeDeflate();
   }
 
@@ -211,4 +218,12 @@ export class Outbound {
     deflate.on('error', () => undefined);
     deflate.close();
   }
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8 (close reasons are limited to 123 bytes). */
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = text.slice(0, maxBytes);
+  while (Buffer.byteLength(out) > maxBytes) out = out.slice(0, -1);
+  return out;
 }
