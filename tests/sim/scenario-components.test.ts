@@ -121,6 +121,36 @@ describe('scenario components', () => {
     expect(payload.data.resolved.members[user]).toBeDefined();
   });
 
+  it('components on an ephemeral reply work: the click updates the ephemeral message (type 7)', async () => {
+    await rest.put(Routes.applicationCommands(world.app.id), {
+      body: [{ name: 'settings', description: 'Your settings' }],
+    });
+    const cmd = scenario.slashCommand({ channelId, userId: user, name: 'settings' });
+    await rest.post(Routes.interactionCallback(cmd.id, cmd.token), {
+      body: {
+        type: 4,
+        data: {
+          content: 'Notifications: off',
+          flags: 64,
+          components: [
+            { type: 1, components: [{ type: 2, style: 1, custom_id: 'toggle', label: 'Toggle' }] },
+          ],
+        },
+      },
+      auth: false,
+    });
+    const panel = (await scenario.awaitReply(cmd.id)).message as APIMessage;
+    expect(world.message(channelId, panel.id)).toBeUndefined();
+    const click = scenario.clickButton({ channelId, messageId: panel.id, userId: user, customId: 'toggle' });
+    await rest.post(Routes.interactionCallback(click.id, click.token), {
+      body: { type: 7, data: { content: 'Notifications: on' } },
+      auth: false,
+    });
+    const outcome = await scenario.awaitReply(click.id);
+    expect(outcome.message).toMatchObject({ id: panel.id, content: 'Notifications: on', flags: 64 });
+    expect(scenario.interactionOutcome(cmd.id).message?.content).toBe('Notifications: on');
+  });
+
   it('refuses what a Discord client would not let a user do', () => {
     const fresh = world.createMessage(channelId, world.botId, {
       content: 'x',

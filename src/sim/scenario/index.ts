@@ -659,9 +659,11 @@ export class Scenario {
     min_values?: number;
     max_values?: number;
   } {
-    const msg = this.world.message(channelId, messageId);
+    const msg =
+      this.world.message(channelId, messageId)?.message ??
+      this.world.interactions.ephemeralMessage(messageId);
     if (!msg) throw new Error(`unknown message ${messageId}`);
-    const stack: unknown[] = [...(msg.message.components ?? [])];
+    const stack: unknown[] = [...(msg.components ?? [])];
     while (stack.length > 0) {
       const c = stack.pop() as {
         type: number;

@@ -42,7 +42,10 @@ export interface InteractionRecord {
   initial: InteractionResponseRecord | null;
   /** Id of the original response message (for type 4/5, or the source message for 6/7). */
   originalMessageId: string | null;
-  /** Ephemeral messages live only here (not in the channel). */
+  /**
+   * Ephemeral messages (not in the channel). One map shared by all interactions of a store, so a component
+   * on an ephemeral reply can update it from the next interaction.
+   */
   readonly ephemeral: Map<string, APIMessage>;
   readonly followupIds: string[];
   /** Bumps on every change (waiters re-check). */
@@ -132,6 +135,7 @@ export class InteractionStore {
   private readonly byId = new Map<string, InteractionRecord>();
   private readonly byToken = new Map<string, InteractionRecord>();
   private readonly waiters = new Set<() => void>();
+  private readonly ephemeral = new Map<string, APIMessage>();
 
   constructor(
     private readonly world: World,
@@ -152,7 +156,9 @@ export class InteractionStore {
     const member = g?.members.get(init.userId);
     const bot = g?.members.get(w.botId);
     const appPermissions = g && bot ? w.permissionsIn(g, bot, channel) : 0n;
-    const sourceMessage = init.messageId ? (channel.messages.get(init.messageId)?.message ?? null) : null;
+    const sourceMessage = init.messageId
+      ? (channel.messages.get(init.messageId)?.message ?? this.ephemeral.get(init.messageId) ?? null)
+      : null;
     const payload: Record<string, unknown> = {
       id,
       application_id: w.app.id,
@@ -201,7 +207,7 @@ export class InteractionStore {
       sourceMessageId: sourceMessage?.id ?? null,
       initial: null,
       originalMessageId: null,
-      ephemeral: new Map(),
+      ephemeral: this.ephemeral,
       followupIds: [],
       version: 0,
     };
@@ -209,6 +215,12 @@ export class InteractionStore {
     this.byToken.set(token, rec);
     w.emit('INTERACTION_CREATE', payload, g?.id ?? null, 0);
     return rec;
+  }
+
+  /** An ephemeral message the bot sent in answer to some interaction (for components on it). */
+  ephemeralMessage(messageId: string): APIMessage | undefined {
+    const m = this.ephemeral.get(messageId);
+    return m ? { ...m } : undefined;
   }
 
   get(id: string): InteractionRecord | undefined {
@@ -294,7 +306,7 @@ export class InteractionStore {
         break;
       case InteractionResponseType.UpdateMessage:
         rec.originalMessageId = rec.sourceMessageId;
-        message = w.editMessage(rec.channelId, rec.sourceMessageId as string, input ?? {});
+        message = this.editMessage(rec, '@original', input ?? {});
         break;
       case InteractionResponseType.DeferredMessageUpdate:
         rec.originalMessageId = rec.sourceMessageId;
@@ -493,6 +505,9 @@ export class InteractionStore {
         this.byId.delete(id);
         this.byToken.delete(rec.token);
       }
+    }
+    for (const [id, m] of this.ephemeral) {
+      if (now - Date.parse(m.timestamp) > this.tokenTtlMs) this.ephemeral.delete(id);
     }
   }
 }
