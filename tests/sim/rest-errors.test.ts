@@ -384,6 +384,19 @@ describe('REST errors as Discord sends them (table-driven)', () => {
       code: 50006,
     },
     {
+      name: 'body without a Discord content type → 50035 CONTENT_TYPE_INVALID',
+      call: () => ({
+        method: 'POST',
+        path: `/channels/${general}/messages`,
+        rawBody: '{"content":"x"}',
+        contentType: 'text/plain',
+      }),
+      status: 400,
+      code: 50035,
+      field: [],
+      fieldCode: 'CONTENT_TYPE_INVALID',
+    },
+    {
       name: 'malformed JSON → 50109',
       call: () => ({ method: 'POST', path: `/channels/${general}/messages`, rawBody: '{"content": "x"' }),
       status: 400,
