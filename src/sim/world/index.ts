@@ -443,6 +443,17 @@ export class World implements GatewayWorld {
     return g;
   }
 
+  /**
+   * The guild as it is now, without materializing an untouched generated guild (a throwaway copy is built).
+   * Read-only use: changes to a throwaway copy are lost.
+   *
+   * @example
+   * world.guildSnapshot(id)?.name;
+   */
+  guildSnapshot(id: string): GuildRecord | undefined {
+    return this.records.get(id) ?? this.peekGuild(id);
+  }
+
   /** Whether a user is a member of a guild (untouched generated guilds are answered without building them). */
   isMember(guildId: string, userId: string): boolean {
     const rec = this.records.get(guildId);
