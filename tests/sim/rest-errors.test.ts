@@ -752,6 +752,7 @@ describe('rate limits (manual clock)', () => {
     });
     expect(banned.status).toBe(429);
     expect(await banned.text()).toBe('error code: 1015');
+    expect(server.violations.list('rate_limited').at(-1)?.detail).toContain('1015');
     now += 60_000;
     expect((await call(server, world, { method: 'GET', path: '/users/@me' })).status).toBe(200);
   });

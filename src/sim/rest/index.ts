@@ -133,6 +133,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     const method = (req.method ?? 'GET').toUpperCase();
     if (rateLimiter.banned()) {
       req.resume();
+      deps.violations.record({
+        kind: 'rate_limited',
+        detail: `Cloudflare ban (error 1015) on ${method} ${path}`,
+      });
       res.writeHead(429, { 'Content-Type': 'text/plain', 'Retry-After': '3600' });
       res.end('error code: 1015');
       return;
