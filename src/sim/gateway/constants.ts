@@ -55,6 +55,8 @@ export const gatewayDefaults = {
   resumeWindowMs: 180_000,
   /** Dispatches kept per session for RESUME replay; a resume from further back is refused. */
   replayBufferSize: 10_000,
+  /** Bytes of frames kept per session for replay (one ring each, allocated on first use; min 1 MiB). */
+  replayBufferBytes: 4 * 1024 * 1024,
   /** Gateway commands per connection per window (Discord: 120 per 60 s), heartbeats included. */
   commandLimit: 120,
   commandWindowMs: 60_000,

@@ -310,7 +310,7 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
       shardCount,
       intents,
       guildIds.length,
-      this.settings.replayBufferSize,
+      { maxEvents: this.settings.replayBufferSize, maxBytes: this.settings.replayBufferBytes },
     );
     this.addSession(session);
     this.attach(conn, session);
