@@ -11,7 +11,12 @@ import {
 import type { DispatchEvent, GatewayWorld } from './contracts.js';
 import { KNOWN_INTENTS } from './gateway/constants.js';
 
-/** The dispatches the load generator can produce. */
+/**
+ * The dispatches the load generator can produce.
+ *
+ * @example
+ * startLoad({ world, sink, mix: { MESSAGE_CREATE: 3, TYPING_START: 1 } satisfies Partial<Record<LoadEventKind, number>> });
+ */
 export type LoadEventKind = 'MESSAGE_CREATE' | 'TYPING_START' | 'MESSAGE_REACTION_ADD';
 
 /** What the load generator cannot run without. */
@@ -59,10 +64,20 @@ export const loadDefaults = {
   guildLimit: 0,
 } as const satisfies LoadSettings;
 
-/** Options of {@link startLoad}. */
+/**
+ * Options of {@link startLoad}.
+ *
+ * @example
+ * const options: LoadOptions = { world, sink: (e) => gateway.dispatch(e), ratePerSecond: 100, maxEvents: 500 };
+ */
 export type LoadOptions = LoadDeps & Partial<LoadSettings>;
 
-/** Outcome of a load run. */
+/**
+ * Outcome of a load run.
+ *
+ * @example
+ * const { emitted, elapsedMs } = await startLoad(options).done;
+ */
 export interface LoadStats {
   readonly emitted: number;
   readonly byKind: Readonly<Record<LoadEventKind, number>>;
@@ -71,7 +86,13 @@ export interface LoadStats {
   readonly pausedTicks: number;
 }
 
-/** A running load generator. */
+/**
+ * A running load generator.
+ *
+ * @example
+ * const run = startLoad(options);
+ * setTimeout(() => run.stop(), 1_000);
+ */
 export interface LoadRun {
   /** Resolves when the count or time bound is reached, or after {@link LoadRun.stop}. */
   readonly done: Promise<LoadStats>;
