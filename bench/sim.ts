@@ -30,7 +30,7 @@ type Reply =
 
 export async function run(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--sim-bench-server'], {
-    execArgv: process.execArgv,
+    execArgv: loaderArgs(process.execArgv),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ask = <K extends Reply['kind']>(command: Command, kind: K): Promise<Extract<Reply, { kind: K }>> =>
@@ -96,10 +96,27 @@ async function measure(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The parent's node flags minus any script it was given inline (`-e`/`-p`), which the child must not run. */
+function loaderArgs(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('--eval=') || arg.startsWith('--print=')) continue;
+    out.push(arg);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Server side (child process)
 
 async function serve(): Promise<void> {
+  // Never outlive the benchmark.
+  process.on('disconnect', () => process.exit(0));
   const { createSimulator } = await import('../src/sim/simulator.js');
   const sim = await createSimulator({
     guilds: 100,

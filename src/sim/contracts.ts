@@ -21,6 +21,11 @@ export interface DispatchEvent {
    * be emptied for sessions without MESSAGE_CONTENT unless the bot is mentioned or it is the bot's own message.
    */
   readonly messageContent?: boolean;
+  /**
+   * `JSON.stringify(d)`, when the producer already has it (the load generator builds it from a template):
+   * the gateway then sends it as is and reads `d` only if it must strip message content.
+   */
+  readonly json?: string;
 }
 
 /** The application (bot) the simulator impersonates Discord for. */

@@ -1,7 +1,12 @@
 import type { RoleContext } from '../runtime.js';
 import { type SimulatorHandle, type SimulatorOptions, createSimulator } from './simulator.js';
 
-/** Options the CLI may add on top of the config (`--guilds`, `--members-per-guild`, `--max-concurrency`). */
+/**
+ * Options the CLI may add on top of the config (`--guilds`, `--members-per-guild`, `--max-concurrency`).
+ *
+ * @example
+ * await startSim(ctx, { guilds: 2_000, membersPerGuild: 20, maxConcurrency: 16 });
+ */
 export type SimRoleOverrides = Pick<
   SimulatorOptions,
   'guilds' | 'membersPerGuild' | 'channelsPerGuild' | 'rolesPerGuild' | 'maxConcurrency' | 'seed'

@@ -8,7 +8,12 @@ import { type LoadOptions, type LoadRun, startLoad } from './load.js';
 import { type HttpHandler, type RateLimitOptions, createHttpHandler } from './rest/index.js';
 import { World, type WorldOptions } from './world/index.js';
 
-/** Options of {@link createSimulator}: the world to generate plus where and how to serve it. */
+/**
+ * Options of {@link createSimulator}: the world to generate plus where and how to serve it.
+ *
+ * @example
+ * const options: SimulatorOptions = { guilds: 100, maxConcurrency: 4, gateway: { heartbeatIntervalMs: 1_000 } };
+ */
 export interface SimulatorOptions extends WorldOptions {
   /** Listen address (default 127.0.0.1: the simulator is for loopback use). */
   readonly host?: string;
@@ -21,7 +26,14 @@ export interface SimulatorOptions extends WorldOptions {
   readonly log?: Logger;
 }
 
-/** A running simulator. */
+/**
+ * A running simulator.
+ *
+ * @example
+ * const sim: SimulatorHandle = await createSimulator();
+ * sim.gateway.forceDisconnect({ shardId: 0 });
+ * expect(sim.violations.list()).toEqual([]);
+ */
 export interface SimulatorHandle {
   /** `http://host:port`. */
   readonly url: string;
@@ -41,7 +53,12 @@ export interface SimulatorHandle {
   close(): Promise<void>;
 }
 
-/** Defaults of {@link SimulatorOptions}. */
+/**
+ * Defaults of {@link SimulatorOptions}.
+ *
+ * @example
+ * createSimulator({ ...simulatorDefaults, port: 8090 });
+ */
 export const simulatorDefaults = { host: '127.0.0.1', port: 0 } as const satisfies Pick<
   SimulatorOptions,
   'host' | 'port'

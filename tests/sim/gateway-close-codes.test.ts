@@ -171,6 +171,26 @@ describe('gateway close codes', () => {
   });
 });
 
+describe('forced disconnects (GatewayControl)', () => {
+  it.each([
+    [4321, 4321],
+    [1000, 1000],
+    [1006, 1006], // not sendable in a close frame: the link is dropped instead
+    [99, 1006],
+  ])('closeCode %i → the client sees %i and the session stays resumable', async (code, seen) => {
+    const c = await RawClient.open(sim.url);
+    await c.next((p) => p.op === 10);
+    c.send(identify());
+    const ready = await c.next((p) => p.t === 'READY');
+    const sessionId = (ready.d as { session_id: string }).session_id;
+    expect(sim.gateway.forceDisconnect({ sessionId }, code)).toBe(1);
+    expect((await c.closed).code).toBe(seen);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sim.gateway.sessions().find((x) => x.sessionId === sessionId)).toMatchObject({ connected: false });
+    expect(sim.violations.list('close_code').map((v) => v.code)).toEqual([code]);
+  });
+});
+
 describe('malformed frames never crash the server', () => {
   const rawFrames: [string, Buffer][] = [
     ['a text frame with invalid UTF-8', Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28])],

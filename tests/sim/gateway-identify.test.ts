@@ -1,13 +1,13 @@
 import { WebSocketShardEvents } from '@discordjs/ws';
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type SimulatorHandle, createSimulator } from '../../src/sim/simulator.js';
 import {
   type ManagerHarness,
   RawClient,
   type TestGateway,
   expectedShard,
-  gatewayBotInfo,
-  gatewayOnlyRest,
+  simRest,
   startManager,
   startTestGateway,
   waitFor,
@@ -19,9 +19,13 @@ let sim: TestGateway | undefined;
 let harness: ManagerHarness | undefined;
 const clients: RawClient[] = [];
 
+let real: SimulatorHandle | undefined;
+
 afterEach(async () => {
   await harness?.destroy();
   harness = undefined;
+  await real?.close();
+  real = undefined;
   for (const c of clients.splice(0)) c.terminate();
   await sim?.close();
   sim = undefined;
@@ -36,19 +40,20 @@ async function client(): Promise<RawClient> {
 
 describe('identify concurrency (real 5 s window)', () => {
   it('an unmodified WebSocketManager with 8 shards and max_concurrency 2 identifies paced per bucket, zero violations', async () => {
-    sim = await startTestGateway(
-      { guilds: 64, maxConcurrency: 2 },
-      { identifyWindowMs: 5_000, identifyToleranceMs: 100, heartbeatIntervalMs: 5_000 },
-    );
-    const s = sim;
+    const s = await createSimulator({
+      guilds: 64,
+      membersPerGuild: 2,
+      channelsPerGuild: 2,
+      rolesPerGuild: 2,
+      maxConcurrency: 2,
+      // The real 5 s identify window (default), heartbeats a bit faster than Discord's.
+      gateway: { heartbeatIntervalMs: 5_000 },
+    });
+    real = s;
+    expect(s.gateway.settings.identifyWindowMs).toBe(5_000);
     const identifiedAt = new Map<number, number>();
     const started = Date.now();
-    harness = startManager({
-      token: s.world.app.token,
-      intents,
-      shardCount: 8,
-      rest: gatewayOnlyRest(() => gatewayBotInfo(s.url, s.world.app, 8)),
-    });
+    harness = startManager({ token: s.token, intents, shardCount: 8, rest: simRest(s) });
     harness.manager.on(WebSocketShardEvents.Ready, (_d, shardId) =>
       identifiedAt.set(shardId, Date.now() - started),
     );

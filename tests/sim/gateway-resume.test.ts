@@ -1,12 +1,13 @@
 import { CompressionMethod } from '@discordjs/ws';
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type SimulatorHandle, createSimulator } from '../../src/sim/simulator.js';
 import {
   type ManagerHarness,
   RawClient,
   type TestGateway,
-  gatewayBotInfo,
-  gatewayOnlyRest,
+  postMessage,
+  simRest,
   startManager,
   startTestGateway,
   waitFor,
@@ -211,19 +212,31 @@ describe('RESUME with raw clients', () => {
   });
 });
 
-describe('RESUME with an unmodified @discordjs/ws WebSocketManager', () => {
-  async function connectManager(compression: CompressionMethod | null = null): Promise<ManagerHarness> {
-    const s = sim!;
-    harness = startManager({
-      token: s.world.app.token,
-      intents,
-      shardCount: 1,
-      compression,
-      rest: gatewayOnlyRest(() => gatewayBotInfo(s.url, s.world.app)),
+describe('RESUME with an unmodified @discordjs/ws WebSocketManager (real simulator, REST /gateway/bot)', () => {
+  let real: SimulatorHandle | undefined;
+
+  afterEach(async () => {
+    await harness?.destroy();
+    harness = undefined;
+    await real?.close();
+    real = undefined;
+  });
+
+  async function start(
+    compression: CompressionMethod | null = null,
+  ): Promise<[SimulatorHandle, ManagerHarness]> {
+    real = await createSimulator({
+      guilds: 3,
+      membersPerGuild: 4,
+      channelsPerGuild: 3,
+      rolesPerGuild: 2,
+      gateway: { heartbeatIntervalMs: 2_000, identifyWindowMs: 300 },
     });
+    harness = startManager({ token: real.token, intents, shardCount: 1, compression, rest: simRest(real) });
     await harness.manager.connect();
-    await waitFor(() => (harness!.dispatches.get(0) ?? []).some((p) => p.t === 'GUILD_CREATE'));
-    return harness;
+    const h = harness;
+    await waitFor(() => (h.dispatches.get(0) ?? []).filter((p) => p.t === 'GUILD_CREATE').length === 3);
+    return [real, h];
   }
 
   it.each([
@@ -232,18 +245,17 @@ describe('RESUME with an unmodified @discordjs/ws WebSocketManager', () => {
   ] as const)(
     'forced disconnect → the client resumes and gets every missed event once (%s)',
     async (_n, compression) => {
-      sim = await startTestGateway({ guilds: 2, privilegedIntents: GatewayIntentBits.MessageContent });
-      const h = await connectManager(compression);
-      const guild = sim.world.guildIds()[0]!;
-      for (let i = 0; i < 10; i++) sim.world.emitMessage(guild, `live ${i}`);
+      const [s, h] = await start(compression);
+      const guild = s.world.guildIds()[0]!;
+      for (let i = 0; i < 10; i++) postMessage(s.world, guild, `live ${i}`);
       await waitFor(() => contents(h.dispatches.get(0)!).length === 10);
-      const sessionId = sim.gateway.sessions()[0]!.sessionId;
+      const sessionId = s.gateway.sessions()[0]!.sessionId;
 
-      sim.gateway.forceDisconnect({ shardId: 0 });
-      await waitFor(() => sim!.gateway.sessions()[0]?.connected === false);
-      for (let i = 0; i < 25; i++) sim.world.emitMessage(guild, `missed ${i}`);
+      expect(s.gateway.forceDisconnect({ shardId: 0 })).toBe(1);
+      await waitFor(() => s.gateway.sessions()[0]?.connected === false);
+      for (let i = 0; i < 25; i++) postMessage(s.world, guild, `missed ${i}`);
       await waitFor(() => h.dispatches.get(0)!.some((p) => p.t === 'RESUMED'), 10_000, 'RESUMED');
-      for (let i = 0; i < 5; i++) sim.world.emitMessage(guild, `after ${i}`);
+      for (let i = 0; i < 5; i++) postMessage(s.world, guild, `after ${i}`);
       await waitFor(() => contents(h.dispatches.get(0)!).length === 40);
 
       const got = h.dispatches.get(0)!;
@@ -255,44 +267,44 @@ describe('RESUME with an unmodified @discordjs/ws WebSocketManager', () => {
         ...Array.from({ length: 25 }, (_, i) => `missed ${i}`),
         ...Array.from({ length: 5 }, (_, i) => `after ${i}`),
       ]);
-      expect(sim.gateway.sessions()).toMatchObject([{ sessionId, connected: true }]);
+      expect(s.gateway.sessions()).toMatchObject([{ sessionId, connected: true }]);
       expect(got.filter((p) => p.t === 'READY')).toHaveLength(1);
-      expect(sim.world.app.sessionStartLimit.remaining).toBe(999);
-      expect(sim.violations.list()).toEqual([
+      expect(s.world.app.sessionStartLimit.remaining).toBe(999);
+      expect(s.violations.list()).toEqual([
         expect.objectContaining({ kind: 'forced_disconnect', sessionId }),
       ]);
     },
   );
 
   it('op 7 RECONNECT → the client closes, resumes the same session, no new IDENTIFY', async () => {
-    sim = await startTestGateway({ guilds: 1, privilegedIntents: GatewayIntentBits.MessageContent });
-    const h = await connectManager();
-    const sessionId = sim.gateway.sessions()[0]!.sessionId;
-    expect(sim.gateway.requestReconnect({ shardId: 0 })).toBe(1);
+    const [s, h] = await start();
+    const sessionId = s.gateway.sessions()[0]!.sessionId;
+    expect(s.gateway.requestReconnect({ shardId: 0 })).toBe(1);
     await waitFor(() => h.dispatches.get(0)!.some((p) => p.t === 'RESUMED'), 10_000, 'RESUMED');
-    expect(sim.gateway.sessions()).toMatchObject([{ sessionId, connected: true }]);
+    expect(s.gateway.sessions()).toMatchObject([{ sessionId, connected: true }]);
     expect(h.closes.map((c) => c.code)).toEqual([4200]);
-    expect(sim.world.app.sessionStartLimit.remaining).toBe(999);
+    expect(s.world.app.sessionStartLimit.remaining).toBe(999);
+    expect(s.violations.list()).toEqual([]);
   });
 
   it('INVALID_SESSION(true) → resumed on the same connection; INVALID_SESSION(false) → a new session', async () => {
-    sim = await startTestGateway({ guilds: 1, privilegedIntents: GatewayIntentBits.MessageContent });
-    const h = await connectManager();
-    const first = sim.gateway.sessions()[0]!.sessionId;
-    expect(sim.gateway.invalidateSession({ sessionId: first }, true)).toBe(1);
+    const [s, h] = await start();
+    const first = s.gateway.sessions()[0]!.sessionId;
+    expect(s.gateway.invalidateSession({ sessionId: first }, true)).toBe(1);
     await waitFor(() => h.dispatches.get(0)!.some((p) => p.t === 'RESUMED'), 10_000, 'RESUMED');
-    expect(sim.gateway.sessions()).toMatchObject([{ sessionId: first, connected: true }]);
+    expect(s.gateway.sessions()).toMatchObject([{ sessionId: first, connected: true }]);
     expect(h.closes).toEqual([]);
 
-    expect(sim.gateway.invalidateSession({ sessionId: first }, false)).toBe(1);
+    expect(s.gateway.invalidateSession({ sessionId: first }, false)).toBe(1);
     await waitFor(
       () => h.dispatches.get(0)!.filter((p) => p.t === 'READY').length === 2,
       10_000,
       'second READY',
     );
-    const [second] = sim.gateway.sessions();
+    const [second] = s.gateway.sessions();
     expect(second!.sessionId).not.toBe(first);
     expect(second!.connected).toBe(true);
-    expect(sim.world.app.sessionStartLimit.remaining).toBe(998);
+    expect(s.world.app.sessionStartLimit.remaining).toBe(998);
+    expect(s.violations.list()).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ import {
   MessageType,
   type RoleFlags,
 } from 'discord-api-types/v10';
-import type { REST } from '@discordjs/rest';
+import { REST } from '@discordjs/rest';
 import {
   type OptionalWebSocketManagerOptions,
   type SessionInfo,
@@ -40,6 +40,7 @@ import {
   ViolationLog,
 } from '../../src/sim/contracts.js';
 import { GatewayServer, type GatewayServerOptions } from '../../src/sim/gateway/index.js';
+import type { World } from '../../src/sim/world/index.js';
 
 /** Snowflake for a guild/user/channel: timestamp part spreads ids evenly over shards. */
 export function snowflake(n: number, kind = 0): string {
@@ -519,4 +520,19 @@ export function startManager(
       await manager.destroy({ code: 1000, reason: 'test over' });
     },
   };
+}
+
+/**
+ * Posts a message as a (non-bot) member in the guild's system channel of a real simulator world, through
+ * the world (so it is stored and dispatched exactly as a REST write would be).
+ */
+export function postMessage(world: World, guildId: string, content: string): void {
+  const guild = world.guild(guildId)!;
+  const author = [...guild.members.keys()].find((id) => id !== world.botId)!;
+  world.createMessage(guild.systemChannelId!, author, { content });
+}
+
+/** A real @discordjs/rest client pointed at the simulator's REST (what WebSocketManager fetches /gateway/bot with). */
+export function simRest(sim: { restUrl: string; token: string }): REST {
+  return new REST({ api: sim.restUrl }).setToken(sim.token);
 }

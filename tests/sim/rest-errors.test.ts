@@ -384,6 +384,19 @@ describe('REST errors as Discord sends them (table-driven)', () => {
       code: 50006,
     },
     {
+      name: 'body without a Discord content type → 50035 CONTENT_TYPE_INVALID',
+      call: () => ({
+        method: 'POST',
+        path: `/channels/${general}/messages`,
+        rawBody: '{"content":"x"}',
+        contentType: 'text/plain',
+      }),
+      status: 400,
+      code: 50035,
+      field: [],
+      fieldCode: 'CONTENT_TYPE_INVALID',
+    },
+    {
       name: 'malformed JSON → 50109',
       call: () => ({ method: 'POST', path: `/channels/${general}/messages`, rawBody: '{"content": "x"' }),
       status: 400,
@@ -466,6 +479,46 @@ describe('REST errors as Discord sends them (table-driven)', () => {
     if (row.message !== undefined) expect(res.json?.message).toBe(row.message);
     if (row.field) expect(fieldCode(res.json, row.field)).toBe(row.fieldCode);
     expect(res.headers.get('content-type')).toContain('application/json');
+  });
+
+  it('records a double acknowledgement as a violation (two processes answering the same interaction)', () => {
+    expect(server.violations.list('interaction_already_acknowledged')).toEqual([
+      expect.objectContaining({
+        code: 40060,
+        route: 'POST /interactions/:interaction_id/:interaction_token/callback',
+      }),
+    ]);
+  });
+
+  it('a DM to a user who shares no guild with the bot → 50007', async () => {
+    const stranger = world.createUser({ username: 'stranger' }).id;
+    const dm = await call(server, world, {
+      method: 'POST',
+      path: '/users/@me/channels',
+      body: { recipient_id: stranger },
+    });
+    expect(dm.status).toBe(200);
+    const sent = await call(server, world, {
+      method: 'POST',
+      path: `/channels/${String(dm.json?.id)}/messages`,
+      body: { content: 'hi' },
+    });
+    expect(sent.status).toBe(403);
+    expect(sent.json?.code).toBe(50007);
+    const memberDm = await call(server, world, {
+      method: 'POST',
+      path: '/users/@me/channels',
+      body: { recipient_id: victim },
+    });
+    expect(
+      (
+        await call(server, world, {
+          method: 'POST',
+          path: `/channels/${String(memberDm.json?.id)}/messages`,
+          body: { content: 'hi' },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('records 401/403 as invalid_request violations with route and code', () => {
@@ -665,6 +718,28 @@ describe('rate limits (manual clock)', () => {
     ).toBe(200);
   });
 
+  it('an initial response after 3 s is too late: 10062 and an interaction_ack_late violation', async () => {
+    server.violations.clear();
+    const guildId = world.guildIds()[0] as string;
+    const rec = world.interactions.create({
+      type: InteractionType.ApplicationCommand,
+      guildId,
+      channelId: channelA,
+      userId: world.guild(guildId)?.ownerId as string,
+      data: { id: '1', name: 'x', type: 1 },
+    });
+    now += 3_001;
+    const late = await call(server, world, {
+      method: 'POST',
+      path: `/interactions/${rec.id}/${rec.token}/callback`,
+      body: { type: 4, data: { content: 'sorry' } },
+      auth: 'none',
+    });
+    expect(late.status).toBe(404);
+    expect(late.json).toEqual({ message: 'Unknown interaction', code: 10062 });
+    expect(server.violations.list('interaction_ack_late')).toHaveLength(1);
+  });
+
   it('invalid requests (401/403/429) past the limit record a violation and start a Cloudflare ban', async () => {
     server.handler.rateLimiter.reset();
     server.violations.clear();
@@ -677,6 +752,7 @@ describe('rate limits (manual clock)', () => {
     });
     expect(banned.status).toBe(429);
     expect(await banned.text()).toBe('error code: 1015');
+    expect(server.violations.list('rate_limited').at(-1)?.detail).toContain('1015');
     now += 60_000;
     expect((await call(server, world, { method: 'GET', path: '/users/@me' })).status).toBe(200);
   });

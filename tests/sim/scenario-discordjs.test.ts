@@ -36,6 +36,8 @@ describe('discord.js Client + scenario API', () => {
       channelsPerGuild: 6,
       rolesPerGuild: 4,
       seed: 4,
+      // The 3 s acknowledgement rule is covered in rest-errors; here noisy shared cores must not make it flaky.
+      interactionAckTimeoutMs: 15_000,
     });
     scenario = sim.http.scenario;
     guildId = sim.world.guildIds()[0] as string;

@@ -117,7 +117,7 @@ describe('world generation', () => {
     expect(large.large).toBe(true);
     expect(large.members).toHaveLength(1 + g.voiceStates.size);
     expect(small.voice_states.find((v) => v.user_id === someone)?.channel_id).toBe(voice?.id);
-    expect(small.channels.every((c) => c.type !== ChannelType.PublicThread)).toBe(true);
+    expect(small.channels.every((c) => (c.type as ChannelType) !== ChannelType.PublicThread)).toBe(true);
     expect(small.threads.every((c) => c.type === ChannelType.PublicThread)).toBe(true);
   });
 

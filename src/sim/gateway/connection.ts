@@ -115,7 +115,7 @@ export class GatewayConnection {
     if (this.serverCloseCode !== null) return;
     this.serverCloseCode = code;
     this.host.recordClose(this, code, detail);
-    this.out.close(code, detail.slice(0, 120));
+    this.out.close(code, detail);
   }
 
   /** Whether the session must be dropped after this server close code. */

@@ -1,11 +1,21 @@
 import { ApplicationFlags, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 
-/** Every intent bit Discord defines (discord-api-types v10); any other bit in IDENTIFY → close 4013. */
+/**
+ * Every intent bit Discord defines (discord-api-types v10); any other bit in IDENTIFY → close 4013.
+ *
+ * @example
+ * (intents & ~KNOWN_INTENTS) !== 0; // → the gateway closes with 4013
+ */
 export const KNOWN_INTENTS: number = Object.values(GatewayIntentBits)
   .filter((v): v is number => typeof v === 'number')
   .reduce((acc, bit) => acc | bit, 0);
 
-/** Intents an application must have enabled (or be approved for) to request; otherwise close 4014. */
+/**
+ * Intents an application must have enabled (or be approved for) to request; otherwise close 4014.
+ *
+ * @example
+ * const disallowed = intents & PRIVILEGED_INTENTS & ~app.privilegedIntents; // ≠ 0 → close 4014
+ */
 export const PRIVILEGED_INTENTS: number =
   GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
 
@@ -55,6 +65,8 @@ export const gatewayDefaults = {
   resumeWindowMs: 180_000,
   /** Dispatches kept per session for RESUME replay; a resume from further back is refused. */
   replayBufferSize: 10_000,
+  /** Bytes of frames kept per session for replay (one ring each, allocated on first use; min 1 MiB). */
+  replayBufferBytes: 4 * 1024 * 1024,
   /** Gateway commands per connection per window (Discord: 120 per 60 s), heartbeats included. */
   commandLimit: 120,
   commandWindowMs: 60_000,

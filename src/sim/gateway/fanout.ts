@@ -66,25 +66,30 @@ export class EncodedDispatch {
   readonly head: Buffer;
   private full: Buffer | undefined;
   private stripped: Buffer | undefined;
-  private readonly contentVisible: boolean;
+  private contentVisible: boolean | undefined;
 
   constructor(
     private readonly event: DispatchEvent,
-    botId: string,
+    private readonly botId: string,
   ) {
     this.head = dispatchHead(event.t);
-    this.contentVisible = !event.messageContent || contentAlwaysVisible(event, botId);
   }
 
   /** The tail for a session with these intents, or null when the intents filter drops the event. */
   tailFor(intents: number): Buffer | null {
-    const need = this.event.intents;
+    const event = this.event;
+    const need = event.intents;
     if (need !== 0 && (intents & need) === 0) return null;
-    if (this.contentVisible || (intents & GatewayIntentBits.MessageContent) !== 0) {
-      this.full ??= dispatchTail(JSON.stringify(this.event.d));
+    if (!event.messageContent || (intents & GatewayIntentBits.MessageContent) !== 0 || this.visible()) {
+      this.full ??= dispatchTail(event.json ?? JSON.stringify(event.d));
       return this.full;
     }
-    this.stripped ??= dispatchTail(JSON.stringify(stripMessageContent(this.event.d)));
+    this.stripped ??= dispatchTail(JSON.stringify(stripMessageContent(event.d)));
     return this.stripped;
+  }
+
+  private visible(): boolean {
+    this.contentVisible ??= contentAlwaysVisible(this.event, this.botId);
+    return this.contentVisible;
   }
 }

@@ -32,13 +32,23 @@ import { EncodedDispatch, dispatchHead, dispatchTail, shardIdOf } from './fanout
 import { Outbound, type TransportCompression, WriteBatcher } from './outbound.js';
 import { Session, frameHeaderLengthOf } from './session.js';
 
-/** Tunables of the gateway; every one has a default in {@link gatewayDefaults}. */
+/**
+ * Tunables of the gateway; every one has a default in {@link gatewayDefaults}.
+ *
+ * @example
+ * const fast: Partial<GatewaySettings> = { heartbeatIntervalMs: 500, identifyWindowMs: 200, resumeWindowMs: 5_000 };
+ */
 export type GatewaySettings = { -readonly [K in keyof typeof gatewayDefaults]: number } & {
   /** Deadline for the next heartbeat (default: interval + max(interval / 2, 1 s)). */
   heartbeatTimeoutMs: number;
 };
 
-/** What the gateway cannot run without. */
+/**
+ * What the gateway cannot run without.
+ *
+ * @example
+ * const deps: GatewayServerDeps = { world, violations: new ViolationLog(), resumeUrl: () => wsUrl };
+ */
 export interface GatewayServerDeps {
   readonly world: GatewayWorld;
   readonly violations: ViolationLog;
@@ -48,10 +58,20 @@ export interface GatewayServerDeps {
   readonly clock?: () => number;
 }
 
-/** Options of {@link GatewayServer}: the dependencies plus any settings to override. */
+/**
+ * Options of {@link GatewayServer}: the dependencies plus any settings to override.
+ *
+ * @example
+ * new GatewayServer({ ...deps, heartbeatIntervalMs: 1_000 } satisfies GatewayServerOptions);
+ */
 export type GatewayServerOptions = GatewayServerDeps & Partial<GatewaySettings>;
 
-/** A filter of {@link GatewayControl} calls: by shard id and/or session id; empty = every session. */
+/**
+ * A filter of {@link GatewayControl} calls: by shard id and/or session id; empty = every session.
+ *
+ * @example
+ * gateway.requestReconnect({ shardId: 3 } satisfies SessionFilter);
+ */
 export type SessionFilter = { shardId?: number; sessionId?: string };
 
 interface ShardGroup {
@@ -310,7 +330,7 @@ export class GatewayServer implements GatewayControl, ConnectionHost {
       shardCount,
       intents,
       guildIds.length,
-      this.settings.replayBufferSize,
+      { maxEvents: this.settings.replayBufferSize, maxBytes: this.settings.replayBufferBytes },
     );
     this.addSession(session);
     this.attach(conn, session);

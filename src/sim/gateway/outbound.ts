@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { type Deflate, constants as zlibConstants, createDeflate, deflateSync } from 'node:zlib';
 import { WebSocket } from 'ws';
+import { SYNC_FLUSH_BYTES } from './session.js';
 
 /** How payloads travel to one client: plain text frames, or Discord's transport compression. */
 export type TransportCompression = 'none' | 'zlib-stream';
@@ -110,7 +111,9 @@ export class Outbound {
     }
     this.chunks.push(frame);
     this.pendingBytes += frame.length;
-    this.markDirty();
+    // The frame may be a view into the session's replay ring: copy it out before the ring can wrap.
+    if (this.pendingBytes >= SYNC_FLUSH_BYTES) this.flush();
+    else this.markDirty();
   }
 
   /** Queues one gateway payload (serialized JSON). */
@@ -159,7 +162,8 @@ export class Outbound {
   flush(): void {
     this.marked = false;
     if (this.pendingBytes === 0) return;
-    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.pendingBytes);
+    // Always a fresh buffer (concat copies): queued frames may be views into a replay ring.
+    const data = Buffer.concat(this.chunks, this.pendingBytes);
     this.chunks = [];
     this.pendingBytes = 0;
     if (this.ws.readyState !== WebSocket.OPEN || this.socket.destroyed) return;
@@ -183,7 +187,8 @@ export class Outbound {
   private sendDeflated(payload: Buffer): void {
     const deflate = this.deflate!;
     this.deflatesInFlight++;
-    deflate.write(payload);
+    // zlib reads the chunk later, on its thread pool; the payload may be a view into a replay ring.
+    deflate.write(Buffer.from(payload));
     deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => {
       this.deflatesInFlight--;
       const out = this.deflated.length === 1 ? this.deflated[0]! : Buffer.concat(this.deflated);
@@ -199,7 +204,14 @@ export class Outbound {
 
   private finishClose(code: number, reason: string): void {
     this.flush();
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason);
+    if (this.ws.readyState === WebSocket.OPEN) {
+      try {
+        this.ws.close(code, truncateUtf8(reason, 123));
+      } catch {
+        // Not a valid close code for a close frame (e.g. 1006 from the scenario API): just drop the link.
+        this.ws.terminate();
+      }
+    }
     this.disposeDeflate();
   }
 
@@ -211,4 +223,12 @@ export class Outbound {
     deflate.on('error', () => undefined);
     deflate.close();
   }
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8 (close reasons are limited to 123 bytes). */
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = text.slice(0, maxBytes);
+  while (Buffer.byteLength(out) > maxBytes) out = out.slice(0, -1);
+  return out;
 }

@@ -49,7 +49,12 @@ function formOf(ctx: RestContext): Record<string, string> | null {
   return out;
 }
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router([...allRoutes(() => limiter), ...oauthRoutes()]);
+ */
 export function oauthRoutes(): RouteDef[] {
   return [
     {

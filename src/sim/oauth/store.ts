@@ -7,7 +7,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { RESTAPIPartialCurrentUserGuild } from 'discord-api-types/v10';
 import type { World } from '../world/index.js';
 
-/** Every scope Discord knows (unknown scopes are rejected with `invalid_scope`). */
+/**
+ * Every scope Discord knows (unknown scopes are rejected with `invalid_scope`).
+ *
+ * @example
+ * KNOWN_SCOPES.has('identify'); // true
+ */
 export const KNOWN_SCOPES: ReadonlySet<string> = new Set([
   'activities.read',
   'activities.write',
@@ -65,7 +70,12 @@ export interface OAuthOptions {
   codeTtlMs?: number;
 }
 
-/** Discord's lifetimes: 7-day access tokens, 10-minute codes. */
+/**
+ * Discord's lifetimes: 7-day access tokens, 10-minute codes.
+ *
+ * @example
+ * new OAuthStore(world, { ...OAUTH_DEFAULTS, codeTtlMs: 1000 });
+ */
 export const OAUTH_DEFAULTS = {
   accessTokenTtlMs: 604_800_000,
   codeTtlMs: 600_000,

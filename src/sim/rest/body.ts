@@ -22,16 +22,21 @@ export interface ParsedBody {
   /** JSON body, `payload_json`, the form fields, or undefined when there was no body. */
   readonly json: unknown;
   readonly files: readonly UploadedFile[];
-  readonly contentType: 'json' | 'multipart' | 'form' | 'none' | 'other';
+  readonly contentType: 'json' | 'multipart' | 'form' | 'none';
 }
 
 /**
- * Reads and parses a body, rejecting anything over `maxBytes`.
+ * Reads and parses a body, rejecting anything over `maxBytes`. `lenient` reads any other content type as
+ * JSON (the scenario API); otherwise a body needs one of Discord's content types (50035).
  *
  * @example
  * const body = await readBody(req, 8 * 1024 * 1024);
  */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<ParsedBody> {
+export async function readBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  opts: { lenient?: boolean } = {},
+): Promise<ParsedBody> {
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   const declared = Number(req.headers['content-length'] ?? '0');
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -48,10 +53,18 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
       contentType: 'form',
     };
   }
-  if (type.startsWith('application/json') || type === '') {
+  if (type.startsWith('application/json') || opts.lenient) {
     return { json: parseJson(raw.toString('utf8')), files: [], contentType: 'json' };
   }
-  return { json: undefined, files: [], contentType: 'other' };
+  // Discord requires a Content-Type for bodies: anything else is an invalid form body.
+  throw new RestError(400, 50035, 'Invalid Form Body', {
+    _errors: [
+      {
+        code: 'CONTENT_TYPE_INVALID',
+        message: `Expected "Content-Type" header to be one of {'application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'}.`,
+      },
+    ],
+  });
 }
 
 function parseJson(text: string): unknown {

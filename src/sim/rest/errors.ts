@@ -75,17 +75,32 @@ export class FormErrors {
   }
 }
 
-/** 50035 with the given nested errors. */
+/**
+ * 50035 with the given nested errors.
+ *
+ * @example
+ * throw invalidForm({ content: { _errors: [{ code: 'BASE_TYPE_REQUIRED', message: 'This field is required' }] } });
+ */
 export function invalidForm(errors: FieldErrors): RestError {
   return new RestError(400, 50035, 'Invalid Form Body', errors);
 }
 
-/** 50035 for a single field. */
+/**
+ * 50035 for a single field.
+ *
+ * @example
+ * throw fieldError(['embeds', 0, 'title'], 'BASE_TYPE_MAX_LENGTH', 'Must be 256 or fewer in length.');
+ */
 export function fieldError(path: readonly (string | number)[], code: string, message: string): RestError {
   return invalidForm(new FormErrors().add(path, code, message).toJSON());
 }
 
-/** Common errors, with the messages Discord sends. */
+/**
+ * Common errors, with the messages Discord sends.
+ *
+ * @example
+ * throw Errors.unknown('channel'); // 404 { code: 10003, message: 'Unknown Channel' }
+ */
 export const Errors = {
   unauthorized: () => new RestError(401, 0, '401: Unauthorized'),
   notFound: () => new RestError(404, 0, '404: Not Found'),

@@ -5,7 +5,12 @@
 import { z } from 'zod';
 import { FormErrors, type FieldErrors } from './errors.js';
 
-/** A snowflake string ("Value "x" is not snowflake." otherwise). */
+/**
+ * A snowflake string ("Value "x" is not snowflake." otherwise).
+ *
+ * @example
+ * z.object({ recipient_id: snowflake });
+ */
 export const snowflake = z.string().regex(/^\d{1,20}$/, 'snowflake');
 
 /**
@@ -30,7 +35,12 @@ export function parseForm<T extends z.ZodType>(schema: T, body: unknown): z.infe
   throw new Error('unreachable');
 }
 
-/** The nested errors of a failed parse (for callers that merge errors). */
+/**
+ * The nested errors of a failed parse (for callers that merge errors).
+ *
+ * @example
+ * formErrorsOf(schema, body); // null when valid
+ */
 export function formErrorsOf(schema: z.ZodType, body: unknown): FieldErrors | null {
   const result = schema.safeParse(body ?? {}, { reportInput: true });
   if (result.success) return null;

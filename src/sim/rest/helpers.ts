@@ -16,27 +16,47 @@ import { Errors, FormErrors, RestError, fieldError } from './errors.js';
 import { parseForm, snowflake } from './form.js';
 import type { RestContext } from './router.js';
 
-/** The guild of a route, 10004 when the bot is not in it. */
+/**
+ * The guild of a route, 10004 when the bot is not in it.
+ *
+ * @example
+ * const g = guildOf(ctx); // ctx.params.guild_id or 10004
+ */
 export function guildOf(ctx: RestContext, id = ctx.params.guild_id ?? ''): GuildRecord {
   const g = ctx.deps.world.guild(id);
   if (!g) throw Errors.unknown('guild');
   return g;
 }
 
-/** The bot's member record in a guild. */
+/**
+ * The bot's member record in a guild.
+ *
+ * @example
+ * const bot = botMember(ctx, g);
+ */
 export function botMember(ctx: RestContext, g: GuildRecord): MemberRecord {
   const m = g.members.get(ctx.deps.world.botId);
   if (!m) throw Errors.unknown('guild');
   return m;
 }
 
-/** Throws 50013 unless the bot has all `perms` at guild level. */
+/**
+ * Throws 50013 unless the bot has all `perms` at guild level.
+ *
+ * @example
+ * requireGuildPerms(ctx, g, PermissionFlagsBits.BanMembers);
+ */
 export function requireGuildPerms(ctx: RestContext, g: GuildRecord, perms: bigint): void {
   const have = ctx.deps.world.guildPermissions(g, botMember(ctx, g));
   if ((have & perms) !== perms) throw Errors.missingPermissions();
 }
 
-/** The bot's permissions in a channel (DMs: everything a DM allows). */
+/**
+ * The bot's permissions in a channel (DMs: everything a DM allows).
+ *
+ * @example
+ * const canSend = (channelPerms(ctx, c) & PermissionFlagsBits.SendMessages) !== 0n;
+ */
 export function channelPerms(ctx: RestContext, c: ChannelRecord): bigint {
   if (!c.guildId) {
     return (
@@ -55,6 +75,9 @@ export function channelPerms(ctx: RestContext, c: ChannelRecord): bigint {
 
 /**
  * A channel the bot can see (10003 when it does not exist, 50001 Missing Access when it cannot view it).
+ *
+ * @example
+ * const c = visibleChannel(ctx); // ctx.params.channel_id
  */
 export function visibleChannel(ctx: RestContext, id = ctx.params.channel_id ?? ''): ChannelRecord {
   const c = ctx.deps.world.channel(id);
@@ -63,12 +86,22 @@ export function visibleChannel(ctx: RestContext, id = ctx.params.channel_id ?? '
   return c;
 }
 
-/** Throws 50013 unless the bot has all `perms` in the channel. */
+/**
+ * Throws 50013 unless the bot has all `perms` in the channel.
+ *
+ * @example
+ * requireChannelPerms(ctx, c, PermissionFlagsBits.ManageMessages);
+ */
 export function requireChannelPerms(ctx: RestContext, c: ChannelRecord, perms: bigint): void {
   if ((channelPerms(ctx, c) & perms) !== perms) throw Errors.missingPermissions();
 }
 
-/** Whether `actorId` may act (kick, ban, timeout, rename) on `target` (owner immune, strict hierarchy). */
+/**
+ * Whether `actorId` may act (kick, ban, timeout, rename) on `target` (owner immune, strict hierarchy).
+ *
+ * @example
+ * if (!canActOn(ctx, g, target)) throw Errors.missingPermissions();
+ */
 export function canActOn(ctx: RestContext, g: GuildRecord, target: MemberRecord): boolean {
   const bot = botMember(ctx, g);
   if (target.userId === g.ownerId) return false;
@@ -79,14 +112,24 @@ export function canActOn(ctx: RestContext, g: GuildRecord, target: MemberRecord)
   );
 }
 
-/** Throws 50013 unless the bot's top role is above `position`. */
+/**
+ * Throws 50013 unless the bot's top role is above `position`.
+ *
+ * @example
+ * requireAboveRole(ctx, g, role.position);
+ */
 export function requireAboveRole(ctx: RestContext, g: GuildRecord, position: number): void {
   const bot = botMember(ctx, g);
   if (bot.userId === g.ownerId) return;
   if (topRolePosition(ctx.deps.world.permissionGuild(g), bot) <= position) throw Errors.missingPermissions();
 }
 
-/** Channel types messages can be posted in. */
+/**
+ * Channel types messages can be posted in.
+ *
+ * @example
+ * if (!TEXT_TYPES.has(c.type)) throw Errors.wrongChannelType();
+ */
 export const TEXT_TYPES: ReadonlySet<ChannelType> = new Set([
   ChannelType.GuildText,
   ChannelType.GuildAnnouncement,
@@ -98,7 +141,12 @@ export const TEXT_TYPES: ReadonlySet<ChannelType> = new Set([
   ChannelType.DM,
 ]);
 
-/** Whether a channel is a thread. */
+/**
+ * Whether a channel is a thread.
+ *
+ * @example
+ * isThread(channel); // true for public, private and announcement threads
+ */
 export function isThread(c: ChannelRecord): boolean {
   return c.thread !== null;
 }
@@ -137,7 +185,12 @@ const attachmentRefSchema = z
   })
   .loose();
 
-/** Message create/edit body (Discord's limits). */
+/**
+ * Message create/edit body (Discord's limits).
+ *
+ * @example
+ * parseForm(messageBodySchema, ctx.body);
+ */
 export const messageBodySchema = z
   .object({
     content: z.string().max(2000).optional().nullable(),
@@ -188,6 +241,9 @@ export type MessageBody = z.infer<typeof messageBodySchema>;
 /**
  * Parses a message body (JSON or multipart `payload_json` + `files[n]`), stores uploaded files and returns
  * the world's {@link MessageInput}. `existing` are the attachments an edit may keep.
+ *
+ * @example
+ * const input = messageInput(ctx, channel.id);
  */
 export function messageInput(
   ctx: RestContext,
@@ -335,7 +391,12 @@ export function parseEmoji(raw: string): APIPartialEmoji {
   throw Errors.unknown('emoji');
 }
 
-/** Integer query parameter with bounds (50035 on junk). */
+/**
+ * Integer query parameter with bounds (50035 on junk).
+ *
+ * @example
+ * const limit = intQuery(ctx, 'limit', 50, 1, 100);
+ */
 export function intQuery(ctx: RestContext, name: string, def: number, min: number, max: number): number {
   const raw = ctx.query.get(name);
   if (raw === null || raw === '') return def;
@@ -348,7 +409,12 @@ export function intQuery(ctx: RestContext, name: string, def: number, min: numbe
   return n;
 }
 
-/** Snowflake query parameter (50035 on junk). */
+/**
+ * Snowflake query parameter (50035 on junk).
+ *
+ * @example
+ * const before = snowflakeQuery(ctx, 'before');
+ */
 export function snowflakeQuery(ctx: RestContext, name: string): string | undefined {
   const raw = ctx.query.get(name);
   if (raw === null || raw === '') return undefined;
@@ -357,13 +423,23 @@ export function snowflakeQuery(ctx: RestContext, name: string): string | undefin
   return raw;
 }
 
-/** Boolean query parameter as Discord reads them (True/true/1). */
+/**
+ * Boolean query parameter as Discord reads them (True/true/1).
+ *
+ * @example
+ * boolQuery(ctx, 'with_counts');
+ */
 export function boolQuery(ctx: RestContext, name: string): boolean {
   const raw = ctx.query.get(name);
   return raw === 'true' || raw === 'True' || raw === '1';
 }
 
-/** Throws 50035 for a path parameter that is not a snowflake (Discord answers 404 for most; we mirror 404). */
+/**
+ * Throws 50035 for a path parameter that is not a snowflake (Discord answers 404 for most; we mirror 404).
+ *
+ * @example
+ * requireSnowflakeParam(ctx.params.message_id, 'message');
+ */
 export function requireSnowflakeParam(
   value: string | undefined,
   kind: Parameters<typeof Errors.unknown>[0],

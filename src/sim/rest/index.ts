@@ -133,6 +133,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     const method = (req.method ?? 'GET').toUpperCase();
     if (rateLimiter.banned()) {
       req.resume();
+      deps.violations.record({
+        kind: 'rate_limited',
+        detail: `Cloudflare ban (error 1015) on ${method} ${path}`,
+      });
       res.writeHead(429, { 'Content-Type': 'text/plain', 'Retry-After': '3600' });
       res.end('error code: 1015');
       return;
@@ -263,9 +267,17 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     let e: RestError;
     if (err instanceof RestError) e = err;
     else if (err instanceof WorldError) e = new RestError(err.status, err.code, err.message);
-    else if (err instanceof InteractionError)
+    else if (err instanceof InteractionError) {
       e = new RestError(err.status, err.code, err.message, err.errors as never);
-    else {
+      if (err.violation) {
+        deps.violations.record({
+          kind: err.violation,
+          detail: `${err.code} ${err.message} on ${route}`,
+          route,
+          code: err.code,
+        });
+      }
+    } else {
       deps.violations.record({
         kind: 'sim_error',
         detail: `${route}: ${err instanceof Error ? err.message : String(err)}`,
@@ -288,7 +300,12 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   return Object.assign(handler, { rateLimiter, oauth, scenario });
 }
 
-/** Writes a JSON response. */
+/**
+ * Writes a JSON response.
+ *
+ * @example
+ * sendJson(res, 404, { message: '404: Not Found', code: 0 });
+ */
 export function sendJson(
   res: ServerResponse,
   status: number,

@@ -30,7 +30,12 @@ export interface RateLimitOptions {
   banMs?: number;
 }
 
-/** Discord-like defaults (observed production limits; Discord changes them without notice). */
+/**
+ * Discord-like defaults (observed production limits; Discord changes them without notice).
+ *
+ * @example
+ * new RateLimiter({ ...RATE_LIMIT_DEFAULTS, globalPerSecond: 10 });
+ */
 export const RATE_LIMIT_DEFAULTS = {
   enabled: true,
   globalPerSecond: 50,
@@ -76,7 +81,12 @@ interface Window {
   readonly limit: number;
 }
 
-/** A stable bucket hash for a bucket name, shaped like Discord's. */
+/**
+ * A stable bucket hash for a bucket name, shaped like Discord's.
+ *
+ * @example
+ * bucketHash('POST /channels/:channel_id/messages'); // 32 hex chars
+ */
 export function bucketHash(bucket: string): string {
   return createHash('md5').update(bucket).digest('hex');
 }

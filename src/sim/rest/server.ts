@@ -22,7 +22,12 @@ export interface RestServer {
   close(): Promise<void>;
 }
 
-/** A gateway stand-in with no sessions (REST-only servers). */
+/**
+ * A gateway stand-in with no sessions (REST-only servers).
+ *
+ * @example
+ * createHttpHandler({ world, gateway: noGateway, violations, baseUrl, gatewayUrl });
+ */
 export const noGateway: GatewayControl = {
   sessions: () => [],
   forceDisconnect: () => 0,

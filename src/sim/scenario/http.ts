@@ -509,7 +509,8 @@ export function createScenarioHandler(
     }
     const route = table.find((r) => r.method === match.def.method && r.path === match.def.path) as SimRoute;
     try {
-      const body = req.method === 'GET' ? undefined : (await readBody(req, opts.maxBodyBytes)).json;
+      const body =
+        req.method === 'GET' ? undefined : (await readBody(req, opts.maxBodyBytes, { lenient: true })).json;
       const out = await route.handler({ params: match.params, query: url.searchParams, body });
       send(res, 200, out ?? { ok: true });
     } catch (err) {

@@ -7,7 +7,6 @@
 import {
   ApplicationCommandOptionType as O,
   ApplicationCommandType,
-  ChannelType,
   ComponentType,
   InteractionType,
   type APIApplicationCommand,
@@ -660,9 +659,11 @@ export class Scenario {
     min_values?: number;
     max_values?: number;
   } {
-    const msg = this.world.message(channelId, messageId);
+    const msg =
+      this.world.message(channelId, messageId)?.message ??
+      this.world.interactions.ephemeralMessage(messageId);
     if (!msg) throw new Error(`unknown message ${messageId}`);
-    const stack: unknown[] = [...(msg.message.components ?? [])];
+    const stack: unknown[] = [...(msg.components ?? [])];
     while (stack.length > 0) {
       const c = stack.pop() as {
         type: number;
@@ -694,11 +695,3 @@ export class Scenario {
     });
   }
 }
-
-/** Channel types a user can talk in (for scenario helpers and load generators). */
-export const TALKABLE: ReadonlySet<ChannelType> = new Set([
-  ChannelType.GuildText,
-  ChannelType.GuildAnnouncement,
-  ChannelType.PublicThread,
-  ChannelType.PrivateThread,
-]);

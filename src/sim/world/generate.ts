@@ -21,7 +21,12 @@ import { mixSeed, Random } from './random.js';
 import { DISCORD_EPOCH, snowflakeFrom } from './snowflake.js';
 import type { ChannelRecord, GuildRecord, MemberRecord, VoiceStateRecord } from './state.js';
 
-/** Worker bits of generated ids. */
+/**
+ * Worker bits of generated ids.
+ *
+ * @example
+ * childId(seed, IdKind.role, 0);
+ */
 export const IdKind = { guild: 0, channel: 1, role: 2, other: 3, user: 4 } as const;
 
 /** Everything needed to (re)build one guild. */
@@ -44,7 +49,12 @@ export interface GenerationContext {
   readonly userPoolBaseTs: number;
 }
 
-/** Permissions of @everyone in generated guilds (Discord's defaults for a new server, roughly). */
+/**
+ * Permissions of @everyone in generated guilds (Discord's defaults for a new server, roughly).
+ *
+ * @example
+ * (EVERYONE_PERMISSIONS & PermissionFlagsBits.SendMessages) !== 0n; // true
+ */
 export const EVERYONE_PERMISSIONS =
   PermissionFlagsBits.CreateInstantInvite |
   PermissionFlagsBits.ChangeNickname |
@@ -63,7 +73,12 @@ export const EVERYONE_PERMISSIONS =
   PermissionFlagsBits.UseVAD |
   PermissionFlagsBits.Stream;
 
-/** Permissions of the bot's managed role by default: a typical moderation bot invite. */
+/**
+ * Permissions of the bot's managed role by default: a typical moderation bot invite.
+ *
+ * @example
+ * World.create({ botPermissions: DEFAULT_BOT_PERMISSIONS & ~PermissionFlagsBits.BanMembers });
+ */
 export const DEFAULT_BOT_PERMISSIONS =
   EVERYONE_PERMISSIONS |
   PermissionFlagsBits.KickMembers |
@@ -248,7 +263,24 @@ export function poolIndex(ctx: GenerationContext, id: string): number | undefine
   return index < ctx.userPoolSize ? index : undefined;
 }
 
-/** Pool indexes of the members of a guild (the first one owns it). */
+/**
+ * Whether pool user `index` is a generated member of the guild of `seed` (without generating the guild).
+ *
+ * @example
+ * isPoolMember(ctx, seed, poolIndex(ctx, userId) ?? -1);
+ */
+export function isPoolMember(ctx: GenerationContext, seed: GuildSeed, index: number): boolean {
+  const n = Math.min(seed.members, ctx.userPoolSize);
+  const start = (seed.index * 7919 * Math.max(1, n)) % ctx.userPoolSize;
+  return index >= 0 && (index - start + ctx.userPoolSize) % ctx.userPoolSize < n;
+}
+
+/**
+ * Pool indexes of the members of a guild (the first one owns it).
+ *
+ * @example
+ * memberIndexes(ctx, seed).map((i) => poolUser(ctx, i));
+ */
 export function memberIndexes(ctx: GenerationContext, seed: GuildSeed): number[] {
   const n = Math.min(seed.members, ctx.userPoolSize);
   const start = (seed.index * 7919 * Math.max(1, n)) % ctx.userPoolSize;

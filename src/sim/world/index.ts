@@ -35,6 +35,7 @@ import {
   generateGuild,
   guildTimestamp,
   IdKind,
+  isPoolMember,
   newChannel,
   poolIndex,
   poolUser,
@@ -109,7 +110,12 @@ export interface WorldOptions {
   interactionTokenTtlMs?: number;
 }
 
-/** Defaults of {@link WorldOptions}. */
+/**
+ * Defaults of {@link WorldOptions}.
+ *
+ * @example
+ * World.create({ ...WORLD_DEFAULTS, guilds: 100 });
+ */
 export const WORLD_DEFAULTS = {
   guilds: 1,
   membersPerGuild: 50,
@@ -150,7 +156,12 @@ export interface GuildInit {
   announce?: boolean;
 }
 
-/** A user-visible failure of a world operation, mapped by REST to Discord's error body. */
+/**
+ * A user-visible failure of a world operation, mapped by REST to Discord's error body.
+ *
+ * @example
+ * throw new WorldError(404, 10008, 'Unknown Message');
+ */
 export class WorldError extends Error {
   constructor(
     readonly status: number,
@@ -432,14 +443,31 @@ export class World implements GatewayWorld {
     return g;
   }
 
-  /** Guild ids a user is a member of (scans; fine for OAuth2-sized worlds). */
+  /**
+   * The guild as it is now, without materializing an untouched generated guild (a throwaway copy is built).
+   * Read-only use: changes to a throwaway copy are lost.
+   *
+   * @example
+   * world.guildSnapshot(id)?.name;
+   */
+  guildSnapshot(id: string): GuildRecord | undefined {
+    return this.records.get(id) ?? this.peekGuild(id);
+  }
+
+  /** Whether a user is a member of a guild (untouched generated guilds are answered without building them). */
+  isMember(guildId: string, userId: string): boolean {
+    const rec = this.records.get(guildId);
+    if (rec) return rec.members.has(userId);
+    const seed = this.seeds.get(guildId);
+    if (!seed) return false;
+    if (userId === this.botId) return true;
+    const idx = poolIndex(this.gen, userId);
+    return idx !== undefined && isPoolMember(this.gen, seed, idx);
+  }
+
+  /** Guild ids (of guilds the bot is in) a user is a member of. */
   guildsOf(userId: string): string[] {
-    const out: string[] = [];
-    for (const id of this.seeds.keys()) {
-      const g = this.records.get(id) ?? this.peekGuild(id);
-      if (g?.members.has(userId)) out.push(id);
-    }
-    return out;
+    return [...this.seeds.keys()].filter((id) => this.isMember(id, userId));
   }
 
   /**

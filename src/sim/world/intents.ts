@@ -79,5 +79,10 @@ export function intentsFor(t: string, inGuild: boolean): number {
   return GUILD_ONLY[t] ?? 0;
 }
 
-/** Events whose payload carries message content fields (emptied without MESSAGE_CONTENT). */
+/**
+ * Events whose payload carries message content fields (emptied without MESSAGE_CONTENT).
+ *
+ * @example
+ * MESSAGE_CONTENT_EVENTS.has('MESSAGE_CREATE'); // true
+ */
 export const MESSAGE_CONTENT_EVENTS: ReadonlySet<string> = new Set(['MESSAGE_CREATE', 'MESSAGE_UPDATE']);

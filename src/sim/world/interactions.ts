@@ -42,7 +42,10 @@ export interface InteractionRecord {
   initial: InteractionResponseRecord | null;
   /** Id of the original response message (for type 4/5, or the source message for 6/7). */
   originalMessageId: string | null;
-  /** Ephemeral messages live only here (not in the channel). */
+  /**
+   * Ephemeral messages (not in the channel). One map shared by all interactions of a store, so a component
+   * on an ephemeral reply can update it from the next interaction.
+   */
   readonly ephemeral: Map<string, APIMessage>;
   readonly followupIds: string[];
   /** Bumps on every change (waiters re-check). */
@@ -101,13 +104,20 @@ const ALLOWED: Record<number, readonly InteractionResponseType[]> = {
   ],
 };
 
-/** An interaction-level failure with Discord's status and code. */
+/**
+ * An interaction-level failure with Discord's status and code.
+ *
+ * @example
+ * throw new InteractionError(400, 40060, 'Interaction has already been acknowledged.');
+ */
 export class InteractionError extends Error {
   constructor(
     readonly status: number,
     readonly code: number,
     message: string,
     readonly errors?: unknown,
+    /** A violation kind to record (a client bug worth flagging), e.g. `interaction_ack_late`. */
+    readonly violation?: string,
   ) {
     super(message);
     this.name = 'InteractionError';
@@ -125,6 +135,7 @@ export class InteractionStore {
   private readonly byId = new Map<string, InteractionRecord>();
   private readonly byToken = new Map<string, InteractionRecord>();
   private readonly waiters = new Set<() => void>();
+  private readonly ephemeral = new Map<string, APIMessage>();
 
   constructor(
     private readonly world: World,
@@ -145,7 +156,9 @@ export class InteractionStore {
     const member = g?.members.get(init.userId);
     const bot = g?.members.get(w.botId);
     const appPermissions = g && bot ? w.permissionsIn(g, bot, channel) : 0n;
-    const sourceMessage = init.messageId ? (channel.messages.get(init.messageId)?.message ?? null) : null;
+    const sourceMessage = init.messageId
+      ? (channel.messages.get(init.messageId)?.message ?? this.ephemeral.get(init.messageId) ?? null)
+      : null;
     const payload: Record<string, unknown> = {
       id,
       application_id: w.app.id,
@@ -194,7 +207,7 @@ export class InteractionStore {
       sourceMessageId: sourceMessage?.id ?? null,
       initial: null,
       originalMessageId: null,
-      ephemeral: new Map(),
+      ephemeral: this.ephemeral,
       followupIds: [],
       version: 0,
     };
@@ -202,6 +215,12 @@ export class InteractionStore {
     this.byToken.set(token, rec);
     w.emit('INTERACTION_CREATE', payload, g?.id ?? null, 0);
     return rec;
+  }
+
+  /** An ephemeral message the bot sent in answer to some interaction (for components on it). */
+  ephemeralMessage(messageId: string): APIMessage | undefined {
+    const m = this.ephemeral.get(messageId);
+    return m ? { ...m } : undefined;
   }
 
   get(id: string): InteractionRecord | undefined {
@@ -231,9 +250,19 @@ export class InteractionStore {
     const w = this.world;
     const rec = this.byId.get(id);
     if (!rec || rec.token !== token) throw new InteractionError(404, 10062, 'Unknown interaction');
-    if (rec.initial) throw new InteractionError(400, 40060, 'Interaction has already been acknowledged.');
-    if (w.clock() - rec.createdAt > this.ackTimeoutMs)
-      throw new InteractionError(404, 10062, 'Unknown interaction');
+    // Two answers usually mean two processes handled the same event (e.g. overlapping deployments).
+    if (rec.initial) {
+      throw new InteractionError(
+        400,
+        40060,
+        'Interaction has already been acknowledged.',
+        undefined,
+        'interaction_already_acknowledged',
+      );
+    }
+    if (w.clock() - rec.createdAt > this.ackTimeoutMs) {
+      throw new InteractionError(404, 10062, 'Unknown interaction', undefined, 'interaction_ack_late');
+    }
     const allowed = ALLOWED[rec.type] ?? [];
     if (!allowed.includes(type as InteractionResponseType)) {
       throw new InteractionError(400, 50035, 'Invalid Form Body', {
@@ -277,7 +306,7 @@ export class InteractionStore {
         break;
       case InteractionResponseType.UpdateMessage:
         rec.originalMessageId = rec.sourceMessageId;
-        message = w.editMessage(rec.channelId, rec.sourceMessageId as string, input ?? {});
+        message = this.editMessage(rec, '@original', input ?? {});
         break;
       case InteractionResponseType.DeferredMessageUpdate:
         rec.originalMessageId = rec.sourceMessageId;
@@ -476,6 +505,9 @@ export class InteractionStore {
         this.byId.delete(id);
         this.byToken.delete(rec.token);
       }
+    }
+    for (const [id, m] of this.ephemeral) {
+      if (now - Date.parse(m.timestamp) > this.tokenTtlMs) this.ephemeral.delete(id);
     }
   }
 }

@@ -5,7 +5,12 @@
  */
 import { OverwriteType, PermissionFlagsBits } from 'discord-api-types/v10';
 
-/** Every permission bit Discord defines. */
+/**
+ * Every permission bit Discord defines.
+ *
+ * @example
+ * basePermissions(guild, owner, Date.now()) === ALL_PERMISSIONS; // true
+ */
 export const ALL_PERMISSIONS: bigint = Object.values(PermissionFlagsBits).reduce((a, b) => a | b, 0n);
 
 /** What a timed-out member keeps (Discord: only view + read history). */

@@ -3,7 +3,12 @@
  * See https://discord.com/developers/docs/reference#snowflakes.
  */
 
-/** Milliseconds of the Discord epoch (2015-01-01T00:00:00Z). */
+/**
+ * Milliseconds of the Discord epoch (2015-01-01T00:00:00Z).
+ *
+ * @example
+ * snowflakeTimestamp(snowflakeFrom(DISCORD_EPOCH, 0, 0, 0)) === DISCORD_EPOCH; // true
+ */
 export const DISCORD_EPOCH = 1_420_070_400_000;
 
 /**

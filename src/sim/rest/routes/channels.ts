@@ -76,7 +76,12 @@ function requireGrantable(ctx: RestContext, c: ChannelRecord, allow: bigint, den
   if (((allow | deny) & ~have) !== 0n) throw Errors.missingPermissions();
 }
 
-/** Routes of this group; `limiter` enforces the channel name/topic edit limit. */
+/**
+ * Routes of this group; `limiter` enforces the channel name/topic edit limit.
+ *
+ * @example
+ * new Router(channelRoutes(() => rateLimiter));
+ */
 export function channelRoutes(limiter: () => RateLimiter): RouteDef[] {
   return [
     {

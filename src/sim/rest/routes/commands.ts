@@ -301,7 +301,12 @@ function bases(): { prefix: string; scope: 'global' | 'guild' }[] {
   ];
 }
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(commandRoutes());
+ */
 export function commandRoutes(): RouteDef[] {
   return bases().flatMap(({ prefix }): RouteDef[] => [
     {

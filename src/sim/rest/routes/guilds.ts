@@ -118,7 +118,12 @@ const createChannelSchema = z.object({
   nsfw: z.boolean().nullable().optional(),
 });
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(guildRoutes());
+ */
 export function guildRoutes(): RouteDef[] {
   return [
     {

@@ -62,7 +62,12 @@ function webhookInput(
   return input;
 }
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(interactionRoutes());
+ */
 export function interactionRoutes(): RouteDef[] {
   return [
     {

@@ -44,7 +44,12 @@ function audit(
     ctx.deps.world.addAuditLogEntry(guildId, { ...entry, ...(ctx.reason ? { reason: ctx.reason } : {}) });
 }
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(messageRoutes());
+ */
 export function messageRoutes(): RouteDef[] {
   return [
     {
@@ -103,6 +108,9 @@ export function messageRoutes(): RouteDef[] {
             throw Errors.forumNeedsThread();
           throw new RestError(400, 50008, 'Cannot send messages in a non-text channel');
         }
+        // Bots can only DM users they share a guild with.
+        if (c.type === ChannelType.DM && !c.recipients.some((u) => w.guildsOf(u).length > 0))
+          throw Errors.cannotDm();
         const perms = channelPerms(ctx, c);
         const sendPerm = c.thread ? P.SendMessagesInThreads : P.SendMessages;
         if (!(perms & sendPerm)) throw Errors.missingPermissions();

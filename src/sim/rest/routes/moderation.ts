@@ -169,7 +169,12 @@ function eventOf(ctx: RestContext): APIGuildScheduledEvent {
   return ev;
 }
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(moderationRoutes());
+ */
 export function moderationRoutes(): RouteDef[] {
   return [
     {

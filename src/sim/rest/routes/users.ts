@@ -13,7 +13,12 @@ import { parseForm, snowflake } from '../form.js';
 import { boolQuery, intQuery, snowflakeQuery } from '../helpers.js';
 import type { RestContext, RouteDef } from '../router.js';
 
-/** Recommended shards: Discord suggests about one shard per 1,000 guilds. */
+/**
+ * Recommended shards: Discord suggests about one shard per 1,000 guilds.
+ *
+ * @example
+ * recommendedShards(2500); // 3
+ */
 export function recommendedShards(guilds: number): number {
   return Math.max(1, Math.ceil(guilds / 1000));
 }
@@ -69,7 +74,12 @@ const roleConnectionMetadataSchema = z
   )
   .max(5);
 
-/** Routes of this group. */
+/**
+ * Routes of this group.
+ *
+ * @example
+ * new Router(userRoutes());
+ */
 export function userRoutes(): RouteDef[] {
   const routes: RouteDef[] = [
     {
@@ -155,13 +165,27 @@ export function userRoutes(): RouteDef[] {
         const after = snowflakeQuery(ctx, 'after');
         const counts = boolQuery(ctx, 'with_counts');
         const userId = ctx.auth.kind === 'bearer' ? ctx.auth.grant.userId : w.botId;
-        const ids = ctx.auth.kind === 'bearer' ? w.guildsOf(userId) : [...w.guildIds()];
-        const out: RESTAPIPartialCurrentUserGuild[] = [];
+        // Page over ids first, then build at most `limit` entries (untouched guilds are not materialized).
+        const foreign = ctx.auth.kind === 'bearer' ? (ctx.deps.oauth.foreignGuilds.get(userId) ?? []) : [];
+        let ids = [
+          ...(ctx.auth.kind === 'bearer' ? w.guildsOf(userId) : w.guildIds()),
+          ...foreign.map((f) => f.id),
+        ];
+        ids.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+        if (after) ids = ids.filter((id) => BigInt(id) > BigInt(after));
+        if (before) ids = ids.filter((id) => BigInt(id) < BigInt(before));
+        ids = before && !after ? ids.slice(-limit) : ids.slice(0, limit);
+        const page: RESTAPIPartialCurrentUserGuild[] = [];
         for (const id of ids) {
-          const g = w.guild(id);
+          const f = foreign.find((x) => x.id === id);
+          if (f) {
+            page.push(f);
+            continue;
+          }
+          const g = w.guildSnapshot(id);
           const m = g?.members.get(userId);
           if (!g || !m) continue;
-          out.push({
+          page.push({
             id: g.id,
             name: g.name,
             icon: g.icon,
@@ -172,12 +196,7 @@ export function userRoutes(): RouteDef[] {
             ...(counts ? { approximate_member_count: g.members.size, approximate_presence_count: 0 } : {}),
           });
         }
-        if (ctx.auth.kind === 'bearer') out.push(...(ctx.deps.oauth.foreignGuilds.get(userId) ?? []));
-        out.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-        let page = out;
-        if (after) page = page.filter((g) => BigInt(g.id) > BigInt(after));
-        if (before) page = page.filter((g) => BigInt(g.id) < BigInt(before));
-        return { body: before && !after ? page.slice(-limit) : page.slice(0, limit) };
+        return { body: page };
       },
     },
     {
