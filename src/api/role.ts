@@ -19,7 +19,10 @@ export interface ApiHandle {
  * Starts the api role: opens (and migrates) the SQLite database — this is the only process that does —
  * and serves `/healthz`, `/readyz` and `/metrics`. The admin REST API and the event-log writer mount here.
  */
-export async function startApi(ctx: RoleContext, deps: { coordination?: Coordination } = {}): Promise<ApiHandle> {
+export async function startApi(
+  ctx: RoleContext,
+  deps: { coordination?: Coordination } = {},
+): Promise<ApiHandle> {
   const log = ctx.log.child({ module: 'api' });
   const coordination = deps.coordination ?? (await openCoordination(ctx));
   const storage = openStorage(ctx.config.storage, { log: ctx.log, migrate: true });
@@ -39,7 +42,10 @@ export async function startApi(ctx: RoleContext, deps: { coordination?: Coordina
 
   const app = new Koa();
   app.use(
-    healthRouter(ctx.metrics, { storage: () => storage.isOpen, coordination: () => coordination.ping() }).routes(),
+    healthRouter(ctx.metrics, {
+      storage: () => storage.isOpen,
+      coordination: () => coordination.ping(),
+    }).routes(),
   );
 
   const server = app.listen(ctx.config.api.port, ctx.config.api.host);
