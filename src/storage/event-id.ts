@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 // Crockford base32, as ULID uses: sortable, case-insensitive, no I/L/O/U.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -48,7 +48,7 @@ function encodeTail(bytes: Uint8Array): string {
  * eventId(Date.parse('2026-11-25T12:00:00Z'), 'message:1310000000000000000'); // '01JDKX…' (always the same)
  */
 export function eventId(ts: number, naturalKey?: string): string {
-  const tail = naturalKey === undefined ? randomBytes(10) : createHash('sha256').update(naturalKey).digest();
+  const tail = naturalKey === undefined ? randomBytes(10) : hash('sha256', naturalKey, 'buffer');
   return encodeTime(ts) + encodeTail(tail).slice(0, TAIL_CHARS);
 }
 

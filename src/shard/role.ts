@@ -1,0 +1,62 @@
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { healthRouter } from '../api/health.js';
+import type { Coordination } from '../coordination/index.js';
+import { type RoleContext, openCoordination } from '../runtime.js';
+import { ShardRuntime } from './runtime.js';
+
+/** A running shard role. */
+export interface ShardHandle {
+  readonly runtime: ShardRuntime;
+  readonly url: string;
+}
+
+/**
+ * Starts a shard pod (`guildhall shard`): Redis coordination, the shard runtime (leases, gateway, guild
+ * state, event pipeline) and `/healthz`, `/readyz` (ready once a plan is known and every held shard is
+ * connected), `/metrics`. In role `all` the caller passes the in-process coordination and token instead.
+ */
+export async function startShard(
+  ctx: RoleContext,
+  deps: { coordination?: Coordination; token?: string; apiUrl?: string; serveHttp?: boolean } = {},
+): Promise<ShardHandle> {
+  const { config } = ctx;
+  const log = ctx.log.child({ module: 'shard' });
+  const coordination = deps.coordination ?? (await openCoordination(ctx));
+
+  const token = deps.token ?? config.discord.token;
+  if (!token) throw new Error('DISCORD_TOKEN is required for the shard role');
+  const runtime = new ShardRuntime({
+    podName: config.shard.podName,
+    token,
+    intents: config.discord.intents,
+    apiUrl: deps.apiUrl ?? config.discord.apiUrl,
+    coordination,
+    log: ctx.log,
+    metrics: ctx.metrics,
+    leaseTtlMs: config.shard.leaseTtlMs,
+  });
+  await runtime.start();
+  ctx.lifecycle.onShutdown('shard-runtime', () => runtime.stop());
+
+  let url = '';
+  if (deps.serveHttp !== false) {
+    const app = new Koa();
+    app.use(
+      healthRouter(ctx.metrics, {
+        plan: () => runtime.pod.currentPlan !== null,
+        shards: () => runtime.pod.status().every((s) => s.ready),
+        coordination: () => coordination.ping(),
+      }).routes(),
+    );
+    const server = app.listen(config.shard.port, config.shard.host);
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    ctx.lifecycle.onShutdown('shard-http', () => new Promise<void>((r) => server.close(() => r())));
+    url = `http://${config.shard.host}:${(server.address() as AddressInfo).port}`;
+    log.info({ url, pod: config.shard.podName }, 'shard pod listening');
+  }
+  return { runtime, url };
+}
