@@ -11,15 +11,17 @@ import { CogHost } from '../../src/cogs/framework/host.js';
 import { createCoordination } from '../../src/coordination/index.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import {
-  APP_ID,
-  GUILD,
   type Harness,
-  OTHER_GUILD,
+  eventually,
   harness,
   histogramCount,
   metricValue,
   testShardView,
 } from './helpers/harness.js';
+
+// Gateway payloads are built here and handed to the host as the shard runtime would.
+const GUILD = '100000000000000001';
+const OTHER_GUILD = '100000000000000002';
 
 const message = (guildId: string | undefined, content: string) => ({
   t: GatewayDispatchEvents.MessageCreate,
@@ -31,14 +33,6 @@ const message = (guildId: string | undefined, content: string) => ({
     ...(guildId ? { guild_id: guildId } : {}),
   },
 });
-
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('gateway event dispatch', () => {
   let h: Harness;
@@ -280,8 +274,8 @@ describe('settings changes across pods over Redis pub/sub', () => {
     const hostA = new CogHost({
       log: podA.logs.log,
       metrics: podA.metrics,
-      rest: podA.fake.rest(),
-      applicationId: APP_ID,
+      rest: podA.rest,
+      applicationId: podA.sim.applicationId,
       settings: shared,
       shard: testShardView(),
       cache: coordA.cache,
@@ -292,8 +286,8 @@ describe('settings changes across pods over Redis pub/sub', () => {
     const hostB = new CogHost({
       log: podA.logs.log,
       metrics: podA.metrics,
-      rest: podA.fake.rest(),
-      applicationId: APP_ID,
+      rest: podA.rest,
+      applicationId: podA.sim.applicationId,
       settings: shared,
       shard: testShardView(),
       cache: coordB.cache,

@@ -6,7 +6,7 @@ import { requestCogReload } from '../../src/cogs/cli.js';
 import { CogLoader } from '../../src/cogs/framework/index.js';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
-import { type Harness, harness, metricValue, slash } from './helpers/harness.js';
+import { type Harness, eventually, harness, metricValue, slash } from './helpers/harness.js';
 
 const FRAMEWORK = pathToFileURL(join(ROOT, 'src/cogs/framework/index.ts')).href;
 
@@ -44,19 +44,8 @@ const cogFile = join(tmp.path, 'hot', 'cog.ts');
 let h: Harness;
 let loader: CogLoader;
 
-async function ask(): Promise<string> {
-  const payload = slash('hot');
-  await h.host.dispatch({ t: 'INTERACTION_CREATE', d: payload });
-  const [call] = await h.fake.waitForCalls(payload.token, 1);
-  return (call!.body as { data: { content: string } }).data.content;
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 15));
-  }
+async function ask(): Promise<string | undefined> {
+  return (await h.ask(slash('hot'))).message?.content;
 }
 
 const ticks = async (tag: string) => (await h.coordination.cache.get<number>(`cog:hot:ticks-${tag}`)) ?? 0;

@@ -5,14 +5,11 @@ import {
   MessageFlags,
 } from 'discord-api-types/v10';
 import { ContextMenuCommandBuilder, ModalBuilder, SlashCommandBuilder } from 'discord.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineCog } from '../../src/cogs/framework/index.js';
 import {
-  GUILD,
   type Harness,
-  OTHER_GUILD,
-  USER,
   autocomplete,
   button,
   contextMenu,
@@ -93,6 +90,14 @@ const demo = defineCog({
       },
     },
     {
+      data: new SlashCommandBuilder()
+        .setName('lookup')
+        .setDescription('Autocomplete that finds nothing')
+        .addStringOption((o) => o.setName('q').setDescription('Query').setAutocomplete(true)),
+      run: (i) => i.reply('looked up'),
+      autocomplete: () => undefined,
+    },
+    {
       data: new SlashCommandBuilder().setName('boom').setDescription('Throws'),
       run: () => {
         throw new Error('kaboom');
@@ -141,6 +146,7 @@ const demo = defineCog({
     },
   },
   modals: {
+    mute: () => undefined,
     feedback: (i) =>
       i.reply({ content: `thanks for ${i.args.join('#')}: ${i.field('text')}`, ephemeral: true }),
   },
@@ -164,120 +170,132 @@ beforeAll(async () => {
   h = await harness({ autoDeferMs: 250 });
   expect((await h.host.load(demo)).ok).toBe(true);
   expect((await h.host.load(other)).ok).toBe(true);
-  await h.settings.update(OTHER_GUILD, 'other', { enabled: false });
+  await h.settings.update(h.otherGuildId, 'other', { enabled: false });
+});
+
+afterEach(() => {
+  // Whatever a test did, the bot never broke Discord's interaction rules (double acks, late acks, …).
+  expect(h.sim.violations.list()).toEqual([]);
 });
 
 afterAll(async () => {
   await h.close();
 });
 
-/** Sends the interaction through the host and returns the recorded calls for its token. */
-async function send(payload: ReturnType<typeof slash>, expectedCalls = 1) {
-  await h.host.dispatch({ t: 'INTERACTION_CREATE', d: payload });
-  return h.fake.waitForCalls(payload.token, expectedCalls);
-}
-
-function callbackOf(calls: { path: string; body: unknown }[]) {
-  const cb = calls.find((c) => c.path.endsWith('/callback'));
-  return cb?.body as { type: number; data?: { content?: string; flags?: number; choices?: unknown[] } };
-}
+const REF = /^Something went wrong \(ref ([0-9a-f]{8})\)\.$/;
+const ephemeral = (flags: number | undefined) => ((flags ?? 0) & MessageFlags.Ephemeral) !== 0;
+const callbacksFor = (id: string) => h.calls.filter((c) => c.path.startsWith(`/interactions/${id}/`));
 
 describe('routing', () => {
   it('routes a slash command by name and answers through the interaction callback', async () => {
-    const payload = slash('ping');
-    const calls = await send(payload);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.method).toBe('POST');
-    expect(calls[0]!.path).toBe(`/interactions/${payload.id}/${payload.token}/callback`);
-    expect(calls[0]!.auth).toBeUndefined(); // interaction callbacks are sent without the bot token
-    expect(callbackOf(calls)).toEqual({
-      type: InteractionResponseType.ChannelMessageWithSource,
-      data: { content: 'pong', allowed_mentions: { parse: [] } },
-    });
+    const rec = await h.interact(slash('ping'));
+    const out = h.sim.world.interactions.outcome(rec.id);
+    expect(out.responseType).toBe(InteractionResponseType.ChannelMessageWithSource);
+    expect(out.data).toEqual({ content: 'pong', allowed_mentions: { parse: [] } });
+    expect(out.message?.content).toBe('pong');
+    const calls = callbacksFor(rec.id);
+    expect(calls).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: `/interactions/${rec.id}/${rec.token}/callback`,
+        status: 204,
+      }),
+    ]);
+    expect(calls[0]!.authorized).toBe(false); // interaction callbacks go without the bot token
   });
 
   it('passes validated options, subcommand groups and context menu targets', async () => {
-    const echo = callbackOf(
-      await send(
-        slash('echo', [
-          { name: 'text', type: O.String, value: 'ab' },
-          { name: 'times', type: O.Integer, value: 3 },
-        ]),
-      ),
+    const echo = await h.ask(
+      slash('echo', [
+        { name: 'text', type: O.String, value: 'ab' },
+        { name: 'times', type: O.Integer, value: 3 },
+      ]),
     );
-    expect(echo.data?.content).toBe('ababab');
+    expect(echo.message?.content).toBe('ababab');
 
-    const cfg = callbackOf(
-      await send(
-        slash('cfg', [
-          {
-            name: 'set',
-            type: O.SubcommandGroup,
-            options: [
-              {
-                name: 'color',
-                type: O.Subcommand,
-                options: [{ name: 'value', type: O.String, value: 'blue' }],
-              },
-            ],
-          },
-        ]),
-      ),
+    const cfg = await h.ask(
+      slash('cfg', [
+        {
+          name: 'set',
+          type: O.SubcommandGroup,
+          options: [
+            {
+              name: 'color',
+              type: O.Subcommand,
+              options: [{ name: 'value', type: O.String, value: 'blue' }],
+            },
+          ],
+        },
+      ]),
     );
-    expect(cfg.data?.content).toBe('set/color/blue');
+    expect(cfg.message?.content).toBe('set/color/blue');
 
-    const show = callbackOf(await send(slash('cfg', [{ name: 'show', type: O.Subcommand, options: [] }])));
-    expect(show.data?.content).toBe('-/show/');
+    const show = await h.ask(slash('cfg', [{ name: 'show', type: O.Subcommand, options: [] }]));
+    expect(show.message?.content).toBe('-/show/');
 
-    const inspect = callbackOf(await send(contextMenu('Inspect', ApplicationCommandType.User, USER)));
-    expect(inspect.data).toMatchObject({ content: `target ${USER}`, flags: MessageFlags.Ephemeral });
+    const target = h.userFor(h.guildId, 'owner');
+    const inspect = await h.ask(contextMenu('Inspect', ApplicationCommandType.User, target));
+    expect(inspect.message?.content).toBe(`target ${target}`);
+    expect(ephemeral(inspect.message?.flags)).toBe(true);
   });
 
   it('routes autocomplete to the command’s autocomplete handler', async () => {
-    const payload = autocomplete('pick', [{ name: 'fruit', type: O.String, value: 'ap', focused: true }]);
-    const cb = callbackOf(await send(payload));
-    expect(cb.type).toBe(InteractionResponseType.ApplicationCommandAutocompleteResult);
-    expect(cb.data?.choices).toEqual([
-      { name: 'apple', value: 'apple' },
-      { name: 'apricot', value: 'apricot' },
-    ]);
+    const out = await h.ask(
+      autocomplete('pick', [{ name: 'fruit', type: O.String, value: 'ap', focused: true }]),
+    );
+    expect(out.responseType).toBe(InteractionResponseType.ApplicationCommandAutocompleteResult);
+    expect(out.data).toEqual({
+      choices: [
+        { name: 'apple', value: 'apple' },
+        { name: 'apricot', value: 'apricot' },
+      ],
+    });
   });
 
   it('routes components by custom id prefix, longest prefix first, with the remaining parts as args', async () => {
-    const paged = callbackOf(await send(button('demo:page:3:x')));
-    expect(paged).toMatchObject({
-      type: InteractionResponseType.UpdateMessage,
-      data: { content: 'page 3,x' },
-    });
-    const last = callbackOf(await send(button('demo:page:last')));
-    expect(last.data?.content).toBe('the last page');
-    const elsewhere = callbackOf(await send(button('other:go')));
-    expect(elsewhere.data?.content).toBe('went');
+    const paged = await h.ask(button('demo:page:3:x', h.panel()));
+    expect(paged.responseType).toBe(InteractionResponseType.UpdateMessage);
+    expect(paged.message?.content).toBe('page 3,x'); // the panel message itself was edited
+    expect((await h.ask(button('demo:page:last', h.panel()))).message?.content).toBe('the last page');
+    expect((await h.ask(button('other:go', h.panel()))).message?.content).toBe('went');
   });
 
   it('opens a modal and routes its submit by prefix with fields', async () => {
-    const opened = callbackOf(await send(slash('form')));
-    expect(opened.type).toBe(InteractionResponseType.Modal);
-    expect((opened.data as unknown as { custom_id: string }).custom_id).toBe('demo:feedback:ticket:7');
+    const opened = await h.ask(slash('form'));
+    expect(opened.responseType).toBe(InteractionResponseType.Modal);
+    expect((opened.data as { custom_id: string }).custom_id).toBe('demo:feedback:ticket:7');
 
-    const submitted = callbackOf(await send(modalSubmit('demo:feedback:ticket:7', { text: 'great bot' })));
-    expect(submitted.data).toMatchObject({
-      content: 'thanks for ticket#7: great bot',
-      flags: MessageFlags.Ephemeral,
-    });
+    const submitted = await h.ask(modalSubmit('demo:feedback:ticket:7', { text: 'great bot' }));
+    expect(submitted.message?.content).toBe('thanks for ticket#7: great bot');
+    expect(ephemeral(submitted.message?.flags)).toBe(true);
   });
 
   it('acknowledges a component handler that stayed silent with a deferred update', async () => {
-    const cb = callbackOf(await send(button('demo:quiet')));
-    expect(cb).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
+    const out = await h.ask(button('demo:quiet', h.panel()));
+    expect(out.responseType).toBe(InteractionResponseType.DeferredMessageUpdate);
+  });
+
+  it('answers an autocomplete handler that returned nothing with no choices', async () => {
+    const out = await h.ask(
+      autocomplete('lookup', [{ name: 'q', type: O.String, value: 'x', focused: true }]),
+    );
+    expect(out).toMatchObject({
+      responseType: InteractionResponseType.ApplicationCommandAutocompleteResult,
+      data: { choices: [] },
+    });
+  });
+
+  it('treats a silent handler of a modal that did not come from a message as an error', async () => {
+    const out = await h.ask(modalSubmit('demo:mute', { text: 'x' }));
+    expect(out.message?.content).toMatch(/^Something went wrong \(ref [0-9a-f]{8}\)\.$/);
   });
 
   it('answers unknown commands and stale custom ids ephemerally', async () => {
-    const unknown = callbackOf(await send(slash('nope')));
-    expect(unknown.data).toMatchObject({ flags: MessageFlags.Ephemeral });
-    expect(unknown.data?.content).toMatch(/not available/);
-    const stale = callbackOf(await send(button('gone:thing')));
-    expect(stale.data?.content).toBe('This control is no longer active.');
+    const unknown = await h.ask(slash('nope'));
+    expect(unknown.message?.content).toMatch(/not available/);
+    expect(ephemeral(unknown.message?.flags)).toBe(true);
+    const stale = await h.ask(button('gone:thing', h.panel()));
+    expect(stale.message?.content).toBe('This control is no longer active.');
     expect(
       await metricValue(h.metrics, 'guildhall_cog_interactions_total', {
         cog: 'unknown',
@@ -290,19 +308,15 @@ describe('routing', () => {
 
 describe('errors', () => {
   it('turns a handler error into an ephemeral message with a ref that is logged', async () => {
-    const before = await metricValue(h.metrics, 'guildhall_cog_handler_errors_total', {
-      cog: 'demo',
-      event: 'command:boom',
-    });
-    const cb = callbackOf(await send(slash('boom')));
-    expect(cb.type).toBe(InteractionResponseType.ChannelMessageWithSource);
-    expect(cb.data?.flags).toBe(MessageFlags.Ephemeral);
-    const ref = /^Something went wrong \(ref ([0-9a-f]{8})\)\.$/.exec(cb.data?.content ?? '')?.[1];
+    const out = await h.ask(slash('boom'));
+    expect(out.responseType).toBe(InteractionResponseType.ChannelMessageWithSource);
+    expect(ephemeral(out.message?.flags)).toBe(true);
+    const ref = REF.exec(out.message?.content ?? '')?.[1];
     expect(ref).toBeDefined();
     const logged = h.logs.find((l) => l.ref === ref);
     expect(logged).toMatchObject({
       cog: 'demo',
-      guildId: GUILD,
+      guildId: h.guildId,
       event: 'command:boom',
       msg: 'cog handler failed',
     });
@@ -312,65 +326,50 @@ describe('errors', () => {
         cog: 'demo',
         event: 'command:boom',
       }),
-    ).toBe(before + 1);
+    ).toBe(1);
   });
 
   it('edits the deferred response when the handler fails after deferring', async () => {
-    const payload = slash('boomlater');
-    const calls = await send(payload, 2);
-    expect(callbackOf(calls)).toEqual({
-      type: InteractionResponseType.DeferredChannelMessageWithSource,
-      data: { flags: MessageFlags.Ephemeral },
-    });
-    const edit = calls.find((c) => c.method === 'PATCH');
-    expect(edit?.path).toBe(`/webhooks/${payload.application_id}/${payload.token}/messages/@original`);
-    expect((edit?.body as { content: string }).content).toMatch(
-      /^Something went wrong \(ref [0-9a-f]{8}\)\.$/,
-    );
+    const out = await h.ask(slash('boomlater'));
+    expect(out.responseType).toBe(InteractionResponseType.DeferredChannelMessageWithSource);
+    expect(out.message?.content).toMatch(REF);
+    expect(ephemeral(out.message?.flags)).toBe(true);
+    expect(out.message?.edited_timestamp).not.toBeNull();
   });
 
   it('sends an ephemeral follow-up when a component fails after its deferred update', async () => {
-    const payload = button('demo:explode');
-    const calls = await send(payload, 2);
-    expect(callbackOf(calls)).toEqual({ type: InteractionResponseType.DeferredMessageUpdate });
-    const followUp = calls.find(
-      (c) => c.method === 'POST' && c.path === `/webhooks/${payload.application_id}/${payload.token}`,
-    );
-    expect(followUp?.body).toMatchObject({ flags: MessageFlags.Ephemeral });
-    expect((followUp?.body as { content: string }).content).toMatch(/ref [0-9a-f]{8}/);
+    const out = await h.ask(button('demo:explode', h.panel()));
+    expect(out.responseType).toBe(InteractionResponseType.DeferredMessageUpdate);
+    expect(out.followups).toHaveLength(1);
+    expect(out.followups[0]!.content).toMatch(REF);
+    expect(ephemeral(out.followups[0]!.flags)).toBe(true);
   });
 
   it('still answers when Discord rejects the handler’s reply (the rejected callback did not count)', async () => {
-    const payload = slash('long');
-    const calls = await send(payload, 2);
-    const callbacks = calls.filter((c) => c.path.endsWith('/callback'));
-    expect(callbacks).toHaveLength(2);
-    expect((callbacks[1]!.body as { data: { content: string; flags: number } }).data).toMatchObject({
-      content: expect.stringMatching(/^Something went wrong \(ref [0-9a-f]{8}\)\.$/),
-      flags: MessageFlags.Ephemeral,
-    });
+    const rec = await h.interact(slash('long'));
+    const out = h.sim.world.interactions.outcome(rec.id);
+    expect(out.message?.content).toMatch(REF);
+    expect(callbacksFor(rec.id).map((c) => c.status)).toEqual([400, 204]);
     const logged = h.logs.find((l) => l.event === 'command:long' && l.msg === 'cog handler failed');
-    expect((logged?.err as { message: string }).message).toMatch(/Must be 2000 or fewer in length/);
+    expect((logged?.err as { message: string }).message).toMatch(/2000 or fewer in length/);
   });
 
   it('treats a command handler that never answers as an error (the user still gets an answer)', async () => {
-    const cb = callbackOf(await send(slash('silent')));
-    expect(cb.data?.content).toMatch(/^Something went wrong \(ref [0-9a-f]{8}\)\.$/);
-    expect(h.logs.find((l) => l.msg === 'command handler finished without answering')).toBeDefined();
+    const out = await h.ask(slash('silent'));
+    expect(out.message?.content).toMatch(REF);
+    expect(
+      h.logs.find((l) => l.msg === 'handler finished without answering' && l.event === 'command:silent'),
+    ).toBeDefined();
   });
 
   it('defers for a handler that has not answered in time, then its reply edits the deferred response', async () => {
-    const payload = slash('slow');
-    const calls = await send(payload, 2);
-    expect(callbackOf(calls)).toEqual({
-      type: InteractionResponseType.DeferredChannelMessageWithSource,
-      data: { flags: MessageFlags.Ephemeral },
-    });
-    const edit = calls.find((c) => c.method === 'PATCH');
-    expect((edit?.body as { content: string }).content).toBe('late answer');
+    const rec = await h.interact(slash('slow'));
+    const out = h.sim.world.interactions.outcome(rec.id);
+    expect(out.responseType).toBe(InteractionResponseType.DeferredChannelMessageWithSource);
+    expect(out.message?.content).toBe('late answer');
+    expect(ephemeral(out.message?.flags)).toBe(true);
     expect(await metricValue(h.metrics, 'guildhall_cog_auto_defers_total', { cog: 'demo' })).toBe(1);
-    // exactly one initial response
-    expect(calls.filter((c) => c.path.endsWith('/callback'))).toHaveLength(1);
+    expect(callbacksFor(rec.id)).toHaveLength(1); // exactly one initial response
   });
 
   it('records handler durations per cog and event', async () => {
@@ -384,73 +383,67 @@ describe('errors', () => {
 });
 
 describe('option validation', () => {
+  const reply = async (...args: Parameters<typeof slash>) => {
+    const out = await h.ask(slash(...args));
+    expect(ephemeral(out.message?.flags)).toBe(true);
+    return out.message?.content;
+  };
+
   it('explains a wrong option type, naming the option', async () => {
-    const cb = callbackOf(await send(slash('echo', [{ name: 'text', type: O.Integer, value: 5 }] as never)));
-    expect(cb.data).toMatchObject({
-      flags: MessageFlags.Ephemeral,
-      content: 'Option `text` must be a text.',
-    });
+    expect(await reply('echo', [{ name: 'text', type: O.Integer, value: 5 }] as never)).toBe(
+      'Option `text` must be a text.',
+    );
   });
 
   it('explains a missing required option', async () => {
-    const cb = callbackOf(await send(slash('echo', [{ name: 'times', type: O.Integer, value: 2 }])));
-    expect(cb.data?.content).toBe('Missing required option `text`.');
+    expect(await reply('echo', [{ name: 'times', type: O.Integer, value: 2 }])).toBe(
+      'Missing required option `text`.',
+    );
   });
 
   it('checks ranges, lengths and choices from the builder definition', async () => {
-    const range = callbackOf(
-      await send(
-        slash('echo', [
-          { name: 'text', type: O.String, value: 'a' },
-          { name: 'times', type: O.Integer, value: 9 },
-        ]),
-      ),
+    expect(
+      await reply('echo', [
+        { name: 'text', type: O.String, value: 'a' },
+        { name: 'times', type: O.Integer, value: 9 },
+      ]),
+    ).toBe('Option `times` must be at most 3.');
+    expect(await reply('echo', [{ name: 'text', type: O.String, value: 'x'.repeat(21) }])).toBe(
+      'Option `text` must be at most 20 characters.',
     );
-    expect(range.data?.content).toBe('Option `times` must be at most 3.');
-    const length = callbackOf(
-      await send(slash('echo', [{ name: 'text', type: O.String, value: 'x'.repeat(21) }])),
-    );
-    expect(length.data?.content).toBe('Option `text` must be at most 20 characters.');
-    const choice = callbackOf(
-      await send(
-        slash('cfg', [
-          {
-            name: 'set',
-            type: O.SubcommandGroup,
-            options: [
-              {
-                name: 'color',
-                type: O.Subcommand,
-                options: [{ name: 'value', type: O.String, value: 'green' }],
-              },
-            ],
-          },
-        ]),
-      ),
-    );
-    expect(choice.data?.content).toBe('Option `value` must be one of: Red, Blue.');
+    expect(
+      await reply('cfg', [
+        {
+          name: 'set',
+          type: O.SubcommandGroup,
+          options: [
+            {
+              name: 'color',
+              type: O.Subcommand,
+              options: [{ name: 'value', type: O.String, value: 'green' }],
+            },
+          ],
+        },
+      ]),
+    ).toBe('Option `value` must be one of: Red, Blue.');
   });
 
   it('rejects options the definition does not know (a stale registration)', async () => {
-    const cb = callbackOf(
-      await send(
-        slash('echo', [
-          { name: 'text', type: O.String, value: 'a' },
-          { name: 'loud', type: O.Boolean, value: true },
-        ]),
-      ),
-    );
-    expect(cb.data?.content).toMatch(/^Unknown option `loud`/);
+    expect(
+      await reply('echo', [
+        { name: 'text', type: O.String, value: 'a' },
+        { name: 'loud', type: O.Boolean, value: true },
+      ]),
+    ).toMatch(/^Unknown option `loud`/);
   });
 
   it('applies a declared zod schema after the structural check', async () => {
-    const ok = callbackOf(await send(slash('days', [{ name: 'days', type: O.Integer, value: 12 }])));
-    expect(ok.data?.content).toBe('in 12 days');
-    const bad = callbackOf(await send(slash('days', [{ name: 'days', type: O.Integer, value: 90 }])));
-    expect(bad.data).toMatchObject({
-      flags: MessageFlags.Ephemeral,
-      content: 'Option `days`: must be 30 or less.',
-    });
+    expect(
+      (await h.ask(slash('days', [{ name: 'days', type: O.Integer, value: 12 }]))).message?.content,
+    ).toBe('in 12 days');
+    expect(await reply('days', [{ name: 'days', type: O.Integer, value: 90 }])).toBe(
+      'Option `days`: must be 30 or less.',
+    );
     expect(
       await metricValue(h.metrics, 'guildhall_cog_interactions_total', {
         cog: 'demo',
@@ -463,16 +456,15 @@ describe('option validation', () => {
 
 describe('per-guild enablement', () => {
   it('refuses a disabled cog’s command and component in that guild only', async () => {
-    const off = callbackOf(await send(slash('other', [], { guildId: OTHER_GUILD })));
-    expect(off.data).toMatchObject({
-      flags: MessageFlags.Ephemeral,
-      content: 'The other feature is disabled on this server.',
-    });
-    const offButton = callbackOf(await send(button('other:go', { guildId: OTHER_GUILD })));
-    expect(offButton.data?.content).toBe('The other feature is disabled on this server.');
-    const on = callbackOf(await send(slash('other')));
-    expect(on.data?.content).toBe('other here');
-    const dm = callbackOf(await send(slash('other', [], { guildId: null })));
-    expect(dm.data?.content).toBe('other here');
+    const off = await h.ask(slash('other'), { guild: 'other' });
+    expect(off.message?.content).toBe('The other feature is disabled on this server.');
+    expect(ephemeral(off.message?.flags)).toBe(true);
+    const panel = h.sim.world.createMessage(h.channelOf(h.otherGuildId), h.sim.world.botId, {
+      content: 'p',
+    }).id;
+    const offButton = await h.ask(button('other:go', panel), { guild: 'other' });
+    expect(offButton.message?.content).toBe('The other feature is disabled on this server.');
+    expect((await h.ask(slash('other'))).message?.content).toBe('other here');
+    expect((await h.ask(slash('other'), { as: 'dm' })).message?.content).toBe('other here');
   });
 });

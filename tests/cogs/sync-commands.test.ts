@@ -1,3 +1,4 @@
+import type { REST } from '@discordjs/rest';
 import { ApplicationCommandType, InteractionContextType, PermissionFlagsBits } from 'discord-api-types/v10';
 import { ContextMenuCommandBuilder, SlashCommandBuilder } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -5,8 +6,8 @@ import { syncAllCogCommands } from '../../src/cogs/cli.js';
 import { type Cog, defineCog, syncCommands } from '../../src/cogs/framework/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import systemCog from '../../src/cogs/system/cog.js';
-import { FakeDiscord } from './helpers/fake-discord.js';
-import { APP_ID, GUILD } from './helpers/harness.js';
+import { type SimulatorHandle, createSimulator } from '../../src/sim/index.js';
+import { type RestCall, recordingRest } from './helpers/harness.js';
 
 const run = () => undefined;
 
@@ -49,15 +50,28 @@ const cogB = defineCog({
   ],
 });
 
-let fake: FakeDiscord;
+let sim: SimulatorHandle;
+let rest: REST;
+let calls: RestCall[];
+let APP_ID: string;
+let GUILD: string;
 beforeEach(async () => {
-  fake = await FakeDiscord.start();
+  sim = await createSimulator({ guilds: 1, membersPerGuild: 2, channelsPerGuild: 2, seed: 3 });
+  ({ rest, calls } = recordingRest(sim));
+  APP_ID = sim.applicationId;
+  GUILD = sim.world.guildIds()[0]!;
 });
-afterEach(() => fake.close());
+afterEach(() => sim.close());
+
+const callsTo = (fragment: string, method: string) =>
+  calls.filter((c) => c.path.includes(fragment) && c.method === method);
+/** What Discord (the simulator) has registered: global, or in a guild. */
+const registered = (guildId?: string) => [
+  ...(guildId ? sim.world.requireGuild(guildId).commands : sim.world.globalCommands).values(),
+];
 
 describe('syncCommands', () => {
   it('creates everything on the first run and makes no PUT on the second (idempotent)', async () => {
-    const rest = fake.rest();
     const cogs = [cogA(), cogB, systemCog];
     const first = await syncCommands(rest, APP_ID, cogs);
     expect(first).toEqual({
@@ -66,25 +80,17 @@ describe('syncCommands', () => {
       updated: [],
       deleted: [],
     });
-    expect(fake.callsTo('/commands', 'PUT')).toHaveLength(1);
-    expect(fake.registered().map((c) => c.name)).toEqual([
-      'roll',
-      'Roll for',
-      'warn',
-      'status',
-      'help',
-      'cogs',
-    ]);
+    expect(callsTo('/commands', 'PUT')).toHaveLength(1);
+    expect(registered().map((c) => c.name)).toEqual(['roll', 'Roll for', 'warn', 'status', 'help', 'cogs']);
 
     // Discord answers GET with ids, versions and defaults filled in; the comparison still sees no change.
     const second = await syncCommands(rest, APP_ID, [systemCog, cogB, cogA()]);
     expect(second).toEqual({ changed: false, created: [], updated: [], deleted: [] });
-    expect(fake.callsTo('/commands', 'PUT')).toHaveLength(1);
-    expect(fake.callsTo('/commands', 'GET')).toHaveLength(2);
+    expect(callsTo('/commands', 'PUT')).toHaveLength(1);
+    expect(callsTo('/commands', 'GET')).toHaveLength(2);
   });
 
   it('reports updated, created and deleted commands and overwrites the whole list', async () => {
-    const rest = fake.rest();
     await syncCommands(rest, APP_ID, [cogA(), cogB]);
     const extra = defineCog({
       name: 'extra',
@@ -93,13 +99,16 @@ describe('syncCommands', () => {
     });
     const result = await syncCommands(rest, APP_ID, [cogA('Roll some dice'), extra]);
     expect(result).toEqual({ changed: true, created: ['extra'], updated: ['roll'], deleted: ['warn'] });
-    const put = fake.callsTo('/commands', 'PUT').at(-1)!;
-    expect((put.body as { name: string }[]).map((c) => c.name).sort()).toEqual(['Roll for', 'extra', 'roll']);
-    expect(fake.registered().find((c) => c.name === 'roll')?.description).toBe('Roll some dice');
+    expect(callsTo('/commands', 'PUT')).toHaveLength(2);
+    expect(
+      registered()
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['Roll for', 'extra', 'roll']);
+    expect(registered().find((c) => c.name === 'roll')?.description).toBe('Roll some dice');
   });
 
   it('notices option-level changes (a new choice, a changed permission)', async () => {
-    const rest = fake.rest();
     await syncCommands(rest, APP_ID, [cogB]);
     const stricter = defineCog({
       name: 'mod',
@@ -121,12 +130,11 @@ describe('syncCommands', () => {
   });
 
   it('registers per guild when given a guild id', async () => {
-    const rest = fake.rest();
     const result = await syncCommands(rest, APP_ID, [cogB], { guildId: GUILD });
     expect(result.created).toEqual(['warn']);
-    expect(fake.callsTo(`/guilds/${GUILD}/commands`, 'PUT')).toHaveLength(1);
-    expect(fake.registered(GUILD).map((c) => c.name)).toEqual(['warn']);
-    expect(fake.registered()).toEqual([]);
+    expect(callsTo(`/guilds/${GUILD}/commands`, 'PUT')).toHaveLength(1);
+    expect(registered(GUILD).map((c) => c.name)).toEqual(['warn']);
+    expect(registered()).toEqual([]);
     expect((await syncCommands(rest, APP_ID, [cogB], { guildId: GUILD })).changed).toBe(false);
   });
 
@@ -136,19 +144,18 @@ describe('syncCommands', () => {
       description: 'Clash',
       commands: [{ data: new SlashCommandBuilder().setName('warn').setDescription('Other warn'), run }],
     });
-    await expect(syncCommands(fake.rest(), APP_ID, [cogB, clash])).rejects.toThrow(/more than one cog/);
-    expect(fake.callsTo('/commands', 'PUT')).toHaveLength(0);
+    await expect(syncCommands(rest, APP_ID, [cogB, clash])).rejects.toThrow(/more than one cog/);
+    expect(callsTo('/commands', 'PUT')).toHaveLength(0);
   });
 });
 
 describe('syncAllCogCommands (the `guildhall cogs sync` step)', () => {
   it('discovers the cogs under src/cogs, registers their commands, and is idempotent', async () => {
-    const rest = fake.rest();
     const first = await syncAllCogCommands({ rest, applicationId: APP_ID, log: silentLogger() });
     expect(first.changed).toBe(true);
     expect(first.created).toEqual(expect.arrayContaining(['cogs', 'help', 'status']));
     const second = await syncAllCogCommands({ rest, applicationId: APP_ID, log: silentLogger() });
     expect(second.changed).toBe(false);
-    expect(fake.callsTo('/commands', 'PUT')).toHaveLength(1);
+    expect(callsTo('/commands', 'PUT')).toHaveLength(1);
   });
 });

@@ -1,10 +1,10 @@
-import { ApplicationCommandOptionType as O, MessageFlags, PermissionFlagsBits } from 'discord-api-types/v10';
+import { ApplicationCommandOptionType as O, MessageFlags } from 'discord-api-types/v10';
 import { SlashCommandBuilder } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineCog, shardForGuild } from '../../src/cogs/framework/index.js';
 import systemCog from '../../src/cogs/system/cog.js';
 import { VERSION } from '../../src/version.js';
-import { GUILD, type Harness, autocomplete, harness, slash, testShardView } from './helpers/harness.js';
+import { type Harness, type Where, autocomplete, harness, slash, testShardView } from './helpers/harness.js';
 
 const fun = defineCog({
   name: 'fun',
@@ -40,20 +40,17 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function answer(payload: ReturnType<typeof slash>) {
-  await h.host.dispatch({ t: 'INTERACTION_CREATE', d: payload });
-  const [call] = await h.fake.waitForCalls(payload.token, 1);
-  return (
-    call!.body as { data: { content?: string; flags?: number; embeds?: unknown[]; choices?: unknown[] } }
-  ).data;
+async function answer(init: ReturnType<typeof slash>, where?: Where) {
+  const out = await h.ask(init, where);
+  return out.data as { content?: string; flags?: number; embeds?: unknown[]; choices?: unknown[] };
 }
 
-const ADMIN = { permissions: PermissionFlagsBits.Administrator };
-const MANAGER = { permissions: PermissionFlagsBits.ManageGuild | PermissionFlagsBits.SendMessages };
+const MANAGER: Where = { as: 'manager' };
 const cogsSub = (sub: string, cog?: string) =>
-  slash(
-    'cogs',
-    [{ name: sub, type: O.Subcommand, options: cog ? [{ name: 'cog', type: O.String, value: cog }] : [] }],
+  answer(
+    slash('cogs', [
+      { name: sub, type: O.Subcommand, options: cog ? [{ name: 'cog', type: O.String, value: cog }] : [] },
+    ]),
     MANAGER,
   );
 
@@ -62,7 +59,7 @@ describe('/status', () => {
     const data = await answer(slash('status'));
     const embed = data.embeds?.[0] as { title: string; fields: { name: string; value: string }[] };
     const field = (name: string) => embed.fields.find((f) => f.name === name)?.value;
-    const shardId = shardForGuild(GUILD, 2);
+    const shardId = shardForGuild(h.guildId, 2);
     expect(field('Shard')).toBe(`${shardId} of 2`);
     expect(field('Gateway latency')).toBe(shardId === 0 ? '42 ms' : 'n/a');
     expect(field('Guilds on this shard')).toBe(shardId === 0 ? '12' : '3');
@@ -94,11 +91,11 @@ describe('/cogs', () => {
       ]),
     );
     expect(disable.content).toMatch(/^You need the Manage Server/);
-    expect(await h.host.isEnabled(GUILD, 'fun')).toBe(true);
+    expect(await h.host.isEnabled(h.guildId, 'fun')).toBe(true);
   });
 
   it('lists features with their state for a manager (Administrator counts too)', async () => {
-    const data = await answer(cogsSub('list'));
+    const data = await cogsSub('list');
     expect(data.content).toBe(
       [
         '✅ **fun** — Games',
@@ -106,34 +103,30 @@ describe('/cogs', () => {
         '✅ **system** — Status, help and per-server feature switches. (always on)',
       ].join('\n'),
     );
-    const admin = await answer(slash('cogs', [{ name: 'list', type: O.Subcommand, options: [] }], ADMIN));
+    const admin = await answer(slash('cogs', [{ name: 'list', type: O.Subcommand, options: [] }]), {
+      as: 'owner',
+    });
     expect(admin.content).toContain('**fun**');
   });
 
   it('disables and enables a feature for this guild', async () => {
-    expect((await answer(cogsSub('disable', 'fun'))).content).toBe(
-      'The fun feature is now disabled on this server.',
-    );
+    expect((await cogsSub('disable', 'fun')).content).toBe('The fun feature is now disabled on this server.');
     expect((await answer(slash('coin'))).content).toBe('The fun feature is disabled on this server.');
-    expect((await h.settings.load(GUILD)).fun).toEqual({ enabled: false });
+    expect((await h.settings.load(h.guildId)).fun).toEqual({ enabled: false });
 
-    expect((await answer(cogsSub('enable', 'quiet'))).content).toBe(
+    expect((await cogsSub('enable', 'quiet')).content).toBe(
       'The quiet feature is now enabled on this server.',
     );
     expect((await answer(slash('hush'))).content).toBe('shh');
 
-    expect((await answer(cogsSub('enable', 'fun'))).content).toBe(
-      'The fun feature is now enabled on this server.',
-    );
+    expect((await cogsSub('enable', 'fun')).content).toBe('The fun feature is now enabled on this server.');
     expect((await answer(slash('coin'))).content).toBe('heads');
   });
 
   it('refuses to disable the system cog and names unknown features', async () => {
-    expect((await answer(cogsSub('disable', 'system'))).content).toBe(
-      'The system feature cannot be disabled.',
-    );
-    expect(await h.host.isEnabled(GUILD, 'system')).toBe(true);
-    expect((await answer(cogsSub('enable', 'nope'))).content).toBe(
+    expect((await cogsSub('disable', 'system')).content).toBe('The system feature cannot be disabled.');
+    expect(await h.host.isEnabled(h.guildId, 'system')).toBe(true);
+    expect((await cogsSub('enable', 'nope')).content).toBe(
       'There is no feature named `nope`. Try `/cogs list`.',
     );
   });

@@ -39,7 +39,6 @@ export {
   ModalSubmitInteraction,
   RepliableInteraction,
 } from './interaction.js';
-export { type AttachOptions, attachCogHost } from './gateway.js';
 export { CogLoader, DEFAULT_COGS_DIR } from './loader.js';
 export { type CogHostMetrics, cogHostMetrics, reuseMetric } from './metrics.js';
 export {

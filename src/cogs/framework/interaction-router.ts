@@ -179,6 +179,7 @@ export class InteractionRouter {
         if (choices) await responder.autocomplete(choices);
       },
       onSlow: () => responder.autocomplete([]),
+      onSilent: () => responder.autocomplete([]),
     });
   }
 
@@ -212,6 +213,8 @@ export class InteractionRouter {
         fromMessage
           ? responder.defer({ kind: 'update' })
           : responder.defer({ kind: 'reply', ephemeral: true }),
+      // Type 6 needs a message to (not) update: only components and modals opened from one may stay silent.
+      onSilent: fromMessage ? () => responder.defer({ kind: 'update' }) : undefined,
     });
   }
 
@@ -243,8 +246,9 @@ export class InteractionRouter {
 
   /**
    * Runs an interaction handler with the auto-defer timer armed, then makes sure the interaction was
-   * answered: an error → the ref message; a component/modal handler that stayed silent → a silent
-   * acknowledgement; a command handler that stayed silent → an error (it is a bug in the cog).
+   * answered: an error → the ref message; a handler that stayed silent → `onSilent` (a silent
+   * acknowledgement for components, no choices for autocomplete) or, where staying silent is not an
+   * answer (commands, modals not from a message), an error — it is a bug in the cog.
    */
   private async run(
     inst: CogInstance,
@@ -252,7 +256,7 @@ export class InteractionRouter {
     event: string,
     guildId: string | null,
     responder: InteractionResponder,
-    steps: { handler: () => unknown; onSlow: () => Promise<unknown> },
+    steps: { handler: () => unknown; onSlow: () => Promise<unknown>; onSilent?: () => Promise<unknown> },
   ): Promise<void> {
     const { metrics, clock, autoDeferMs } = this.deps;
     const stop = new AbortController();
@@ -269,14 +273,14 @@ export class InteractionRouter {
     stop.abort();
     await slow;
     if (ref === null && !responder.acknowledged) {
-      if (kind === 'component' || kind === 'modal') {
-        await responder.defer({ kind: 'update' }).catch((err: unknown) => {
+      if (steps.onSilent) {
+        await steps.onSilent().catch((err: unknown) => {
           inst.ctx.log.warn({ err, event }, 'silent acknowledgement failed');
         });
-      } else if (kind === 'command') {
+      } else {
         ref = shortRef();
         metrics.handlerErrors.inc({ cog: inst.cog.name, event });
-        inst.ctx.log.error({ event, guildId, ref }, 'command handler finished without answering');
+        inst.ctx.log.error({ event, guildId, ref }, 'handler finished without answering');
       }
     }
     if (ref !== null) await this.answer(responder, kind === 'autocomplete', MESSAGES.error(ref));
