@@ -242,7 +242,7 @@ export class CogHost {
       err: unknown,
       previousRunning: boolean,
     ): ReloadResult => {
-      this.m.reloads.inc({ cog: name, outcome: stage === 'import' ? 'import_failed' : `${stage}_failed` });
+      this.m.reloads.inc({ cog: name, outcome: `${stage}_failed` });
       log.error({ err, stage, previousRunning }, `${verb} failed`);
       return {
         ok: false,

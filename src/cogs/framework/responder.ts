@@ -123,8 +123,6 @@ function encode<T>(value: Encodable<T>): T {
 export class InteractionResponder {
   private current: ResponseState = 'none';
   private ack: Promise<void> = Promise.resolve();
-  /** True once any response (initial or later) was attempted by the handler or the framework. */
-  private touched = false;
 
   constructor(
     private readonly rest: REST,
@@ -142,17 +140,11 @@ export class InteractionResponder {
     return this.current !== 'none';
   }
 
-  /** True once anything was sent for this interaction. */
-  get used(): boolean {
-    return this.touched;
-  }
-
   /**
    * Sends a message. Before any response: the initial reply (type 4). After a deferred reply: edits the
    * original response (the "thinking…" message). After a reply or an update: a follow-up message.
    */
   async reply(input: MessageInput): Promise<void> {
-    this.touched = true;
     if (this.current === 'none') {
       await this.callback(
         'replied',
@@ -175,7 +167,6 @@ export class InteractionResponder {
    * interaction was already acknowledged.
    */
   async defer(opts: { ephemeral?: boolean; kind: 'reply' | 'update' }): Promise<void> {
-    this.touched = true;
     if (this.current !== 'none') return;
     if (opts.kind === 'update') {
       await this.callback('deferred-update', InteractionResponseType.DeferredMessageUpdate, undefined);
@@ -190,7 +181,6 @@ export class InteractionResponder {
 
   /** Edits the message a component is on: type 7 first, or an edit of it after a deferred update. */
   async update(input: MessageInput): Promise<void> {
-    this.touched = true;
     if (this.current === 'none') {
       await this.callback('updated', InteractionResponseType.UpdateMessage, messageBody(input, true));
       return;
@@ -205,7 +195,6 @@ export class InteractionResponder {
 
   /** Opens a modal (type 9); only as the first response. */
   async showModal(modal: Encodable<APIModalInteractionResponseCallbackData>): Promise<void> {
-    this.touched = true;
     if (this.current !== 'none') {
       throw new InteractionStateError(
         this.current,
@@ -217,7 +206,6 @@ export class InteractionResponder {
 
   /** Answers an autocomplete interaction (type 8) with at most 25 choices; false if already answered. */
   async autocomplete(choices: readonly AutocompleteChoice[]): Promise<boolean> {
-    this.touched = true;
     if (this.current !== 'none') return false;
     await this.callback('autocomplete', InteractionResponseType.ApplicationCommandAutocompleteResult, {
       choices: choices.slice(0, 25),
@@ -227,7 +215,6 @@ export class InteractionResponder {
 
   /** Sends another message after the initial response (`POST /webhooks/{app}/{token}`). */
   async followUp(input: MessageInput): Promise<void> {
-    this.touched = true;
     if (this.current === 'none') {
       await this.reply(input);
       return;
@@ -241,7 +228,6 @@ export class InteractionResponder {
 
   /** Edits the original response (`PATCH /webhooks/{app}/{token}/messages/@original`). */
   async editReply(input: MessageInput): Promise<void> {
-    this.touched = true;
     if (this.current === 'none' || this.current === 'modal' || this.current === 'autocomplete') {
       throw new InteractionStateError(
         this.current,
