@@ -36,8 +36,21 @@ describe('GuildStateStore', () => {
     expect(s.apply(guildCreate())).toBe(true);
     const g = s.get(G)!;
     expect(g.memberCount).toBe(3);
-    expect([...g.roles.keys()]).toHaveLength(3);
-    expect(g.channels.get('1500000000000000001')!.overwrites).toEqual([[G, 0, 0n, 2048n]]);
+    expect(g.roleCount).toBe(3);
+    expect(g.role('1400000000000000002')).toEqual({
+      id: '1400000000000000002',
+      position: 1,
+      permissions: 1n << 13n,
+      managed: true,
+    });
+    expect(g.channel('1500000000000000001')!.overwrites).toEqual([[G, 0, 0n, 2048n]]);
+    expect(g.channel('1500000000000000002')).toEqual({
+      id: '1500000000000000002',
+      type: 2,
+      parentId: null,
+      overwrites: [],
+    });
+    expect([...g.channels()].map((c) => c.id)).toEqual(['1500000000000000001', '1500000000000000002']);
     expect(g.botRoles).toEqual(['1400000000000000002']);
   });
 
@@ -49,7 +62,8 @@ describe('GuildStateStore', () => {
     s.apply(d(GatewayDispatchEvents.GuildMemberAdd, { guild_id: G, user: { id: '3' } }));
     expect(s.get(G)!.memberCount).toBe(4);
     s.apply(d(GatewayDispatchEvents.GuildRoleDelete, { guild_id: G, role_id: '1400000000000000001' }));
-    expect(s.get(G)!.roles.has('1400000000000000001')).toBe(false);
+    expect(s.get(G)!.role('1400000000000000001')).toBeUndefined();
+    expect(s.get(G)!.roleCount).toBe(2);
     s.apply(
       d(GatewayDispatchEvents.ChannelCreate, {
         id: '1500000000000000003',
@@ -59,12 +73,13 @@ describe('GuildStateStore', () => {
         parent_id: '1500000000000000009',
       }),
     );
-    expect(s.get(G)!.channels.get('1500000000000000003')).toMatchObject({
-      name: 'new',
+    expect(s.get(G)!.channel('1500000000000000003')).toMatchObject({
+      type: 0,
       parentId: '1500000000000000009',
     });
     s.apply(d(GatewayDispatchEvents.ChannelDelete, { id: '1500000000000000001', guild_id: G, type: 0 }));
-    expect(s.get(G)!.channels.has('1500000000000000001')).toBe(false);
+    expect(s.get(G)!.channel('1500000000000000001')).toBeUndefined();
+    expect(s.get(G)!.channelCount).toBe(2);
     s.apply(d(GatewayDispatchEvents.GuildMemberUpdate, { guild_id: G, user: { id: BOT }, roles: [] }));
     expect(s.get(G)!.botRoles).toEqual([]);
     s.apply(d(GatewayDispatchEvents.GuildDelete, { id: G }));

@@ -69,6 +69,8 @@ export interface ShardPodOptional {
   readonly metrics: Registry | undefined;
   readonly onReady: ((shard: HeldShard, data: GatewayReadyDispatchData) => void) | undefined;
   readonly onRelease: ((shard: HeldShard) => void) | undefined;
+  /** IDENTIFY `large_threshold` (50–250; null = Discord's default 50). */
+  readonly largeThreshold: number | null;
 }
 
 export const SHARD_POD_DEFAULTS = {
@@ -77,6 +79,7 @@ export const SHARD_POD_DEFAULTS = {
   metrics: undefined,
   onReady: undefined,
   onRelease: undefined,
+  largeThreshold: null,
 } as const satisfies ShardPodOptional;
 
 interface Connection {
@@ -319,6 +322,7 @@ export class ShardPod {
       rest: this.opts.rest,
       shardCount: plan.totalShards,
       shardIds: [held.shardId],
+      largeThreshold: this.opts.largeThreshold,
       buildIdentifyThrottler: identifyThrottler(coordination.identify, { log: this.log }),
       retrieveSessionInfo: store.retrieveSessionInfo,
       updateSessionInfo: (shardId, info) => {

@@ -23,6 +23,8 @@ export interface ShardRuntimeOptions {
   readonly metrics?: Registry;
   readonly leaseTtlMs?: number;
   readonly maxShards?: number;
+  /** IDENTIFY `large_threshold` (50–250); the default (50) keeps GUILD_CREATEs small. */
+  readonly largeThreshold?: number;
   readonly pipeline?: Partial<EventPipelineOptions>;
   /** Extra per-dispatch work (the cog host plugs in here). */
   readonly onDispatch?: (payload: GatewayDispatchPayload, shard: HeldShard) => void;
@@ -88,6 +90,7 @@ export class ShardRuntime {
       metrics: opts.metrics,
       leaseTtlMs: opts.leaseTtlMs,
       maxShards: opts.maxShards,
+      largeThreshold: opts.largeThreshold,
       onReady: (_shard, data) => {
         this.botUserId = data.user.id;
       },
