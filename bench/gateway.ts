@@ -15,6 +15,9 @@ import { WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import { createCoordination } from '../src/coordination/index.js';
 import { silentLogger } from '../src/logging/logger.js';
+import { Registry } from 'prom-client';
+import type { CogHost } from '../src/cogs/framework/index.js';
+import { applicationIdFromToken, startShardCogs } from '../src/shard/cogs.js';
 import { ShardRuntime } from '../src/shard/runtime.js';
 import { median, result } from './_util.js';
 
@@ -100,6 +103,7 @@ export async function run(): Promise<void> {
             { generation: 1, totalShards: 1, maxConcurrency: 1, shardsPerPod: 1 },
             null,
           );
+          let cogs: CogHost | undefined;
           const runtime = new ShardRuntime({
             podName: 'bench-0',
             token: sim.token,
@@ -107,16 +111,29 @@ export async function run(): Promise<void> {
             apiUrl: sim.restUrl,
             coordination,
             log: silentLogger(),
-            onDispatch: (p) => {
+            onDispatch: (p, shard) => {
+              void cogs?.dispatch(p, shard.shardId);
               if (p.t === 'MESSAGE_CREATE') onMessage();
             },
           });
+          // Every cog under src/cogs loaded, as in a shard pod.
+          cogs = await startShardCogs({
+            runtime,
+            coordination,
+            log: silentLogger(),
+            metrics: new Registry(),
+            applicationId: applicationIdFromToken(sim.token)!,
+            podName: 'bench-0',
+          });
+          const loaded = cogs.list().map((c) => c.name);
           await runtime.start();
           const t0 = Date.now();
           while (!runtime.pod.status().some((s) => s.ready) && Date.now() - t0 < 10_000) await sleep(50);
           await sleep(300);
+          console.log(`    (cogs loaded: ${loaded.join(', ')})`);
           return async () => {
             await runtime.stop();
+            await cogs?.close();
             await coordination.close();
           };
         }),

@@ -95,6 +95,42 @@ export function buildProgram(): Command {
         await migrateCommand(ctx);
       }),
     );
+  const cogs = program.command('cogs').description('Manage cogs across the cluster.');
+  cogs
+    .command('reload <name>')
+    .description('Reload a cog on every shard pod (pub/sub cogs.reload); no gateway reconnect.')
+    .action((name: string) =>
+      runOnce('tool', async (ctx) => {
+        const { openCoordination } = await import('./runtime.js');
+        const { requestCogReload } = await import('./cogs/cli.js');
+        const coordination = await openCoordination(ctx);
+        try {
+          await requestCogReload(coordination.pubsub, name);
+          process.stdout.write(`asked every shard pod to reload cog '${name}'\n`);
+        } finally {
+          await coordination.close();
+        }
+      }),
+    );
+  cogs
+    .command('sync')
+    .description('Register the cogs’ slash commands with Discord (diffed; once per deploy).')
+    .option('--guild <id>', 'register in one guild instead of globally')
+    .action((o: { guild?: string }) =>
+      runOnce('tool', async (ctx) => {
+        const { REST } = await import('@discordjs/rest');
+        const { syncAllCogCommands } = await import('./cogs/cli.js');
+        const { applicationIdFromToken } = await import('./shard/cogs.js');
+        const { token, apiUrl } = ctx.config.discord;
+        if (!token) throw new AppError(400, 'token_required', 'DISCORD_TOKEN is required');
+        const applicationId = ctx.config.discord.applicationId ?? applicationIdFromToken(token);
+        if (!applicationId)
+          throw new AppError(400, 'application_id_required', 'DISCORD_APPLICATION_ID is required');
+        const rest = new REST({ api: apiUrl, version: '10' }).setToken(token);
+        const r = await syncAllCogCommands({ rest, applicationId, log: ctx.log, guildId: o.guild });
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      }),
+    );
   return program;
 }
 

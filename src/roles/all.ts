@@ -1,6 +1,7 @@
 import { REST } from '@discordjs/rest';
 import { startApi } from '../api/role.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
+import { syncAllCogCommands } from '../cogs/cli.js';
 import { startShard } from '../shard/role.js';
 import { ensurePlan } from '../shard/runtime.js';
 import { createSimulator } from '../sim/index.js';
@@ -38,11 +39,17 @@ export async function startAll(ctx: RoleContext): Promise<void> {
   const rest = new REST({ api: apiUrl, version: '10' }).setToken(token);
   const plan = await ensurePlan(coordination, rest);
   const shard = await startShard(ctx, { coordination, token, apiUrl, serveHttp: false });
+  // The controller's once-per-rollout duty, in process: register the cogs' slash commands (diffed).
+  const synced = await syncAllCogCommands({ rest, applicationId: shard.applicationId, log: ctx.log });
 
   const lines = [
     'guildhall is running (role: all)',
     ...simLines,
     `  shards:     ${plan.totalShards} (plan generation ${plan.generation}), pod ${config.shard.podName}`,
+    `  cogs:       ${shard.cogs
+      .list()
+      .map((c) => c.name)
+      .join(', ')} (slash commands ${synced.changed ? 'registered' : 'up to date'})`,
     `  health:     ${api.url}/healthz`,
     `  ready:      ${api.url}/readyz`,
     `  metrics:    ${api.url}/metrics`,
@@ -50,5 +57,4 @@ export async function startAll(ctx: RoleContext): Promise<void> {
     'Stop with Ctrl+C.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  void shard;
 }

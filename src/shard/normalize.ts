@@ -4,7 +4,7 @@ import {
   GatewayDispatchEvents,
   InteractionType,
 } from 'discord-api-types/v10';
-import { type ActivityEvent, type EventKind, eventId } from '../storage/index.js';
+import { type ActivityEvent, type EventKind, eventId, eventIdForSnowflake } from '../storage/index.js';
 
 const DISCORD_EPOCH = 1_420_070_400_000n;
 
@@ -39,17 +39,23 @@ export class VoiceStates implements VoiceStateLookup {
   }
 }
 
+/** Snowflake-identified facts get an id from the snowflake itself; the rest a hash of their natural key. */
+const TAG = { message: 1, command: 2, thread: 3 } as const;
+
 function make(
   kind: EventKind,
   ts: number,
-  naturalKey: string,
+  naturalKey: string | { tag: number; snowflake: string },
   guildId: string,
   channelId: string | null | undefined,
   userId: string | null | undefined,
   attrs?: Record<string, unknown>,
 ): ActivityEvent {
   return {
-    id: eventId(ts, naturalKey),
+    id:
+      typeof naturalKey === 'string'
+        ? eventId(ts, naturalKey)
+        : eventIdForSnowflake(ts, naturalKey.tag, naturalKey.snowflake),
     ts,
     guildId,
     channelId: channelId ?? null,
@@ -80,11 +86,19 @@ export function normalizeDispatch(
       const m = payload.d;
       if (!m.guild_id || m.author.bot || m.webhook_id) return [];
       return [
-        make('message', snowflakeTime(m.id), `message:${m.id}`, m.guild_id, m.channel_id, m.author.id, {
-          length: m.content.length,
-          ...(m.attachments.length > 0 ? { attachments: m.attachments.length } : {}),
-          ...(m.message_reference?.message_id ? { reply: true } : {}),
-        }),
+        make(
+          'message',
+          snowflakeTime(m.id),
+          { tag: TAG.message, snowflake: m.id },
+          m.guild_id,
+          m.channel_id,
+          m.author.id,
+          {
+            length: m.content.length,
+            ...(m.attachments.length > 0 ? { attachments: m.attachments.length } : {}),
+            ...(m.message_reference?.message_id ? { reply: true } : {}),
+          },
+        ),
       ];
     }
     case GatewayDispatchEvents.MessageUpdate: {
@@ -178,7 +192,7 @@ export function normalizeDispatch(
         make(
           'command',
           snowflakeTime(i.id),
-          `command:${i.id}`,
+          { tag: TAG.command, snowflake: i.id },
           i.guild_id,
           i.channel?.id,
           i.member?.user.id,
@@ -240,7 +254,7 @@ export function normalizeDispatch(
         make(
           'thread_create',
           snowflakeTime(t.id),
-          `thread_create:${t.id}`,
+          { tag: TAG.thread, snowflake: t.id },
           t.guild_id,
           t.parent_id,
           t.owner_id,

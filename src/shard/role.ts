@@ -3,11 +3,15 @@ import Koa from 'koa';
 import { healthRouter } from '../api/health.js';
 import type { Coordination } from '../coordination/index.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
+import type { CogHost } from '../cogs/framework/index.js';
+import { applicationIdFromToken, startShardCogs } from './cogs.js';
 import { ShardRuntime } from './runtime.js';
 
 /** A running shard role. */
 export interface ShardHandle {
   readonly runtime: ShardRuntime;
+  readonly cogs: CogHost;
+  readonly applicationId: string;
   readonly url: string;
 }
 
@@ -26,6 +30,10 @@ export async function startShard(
 
   const token = deps.token ?? config.discord.token;
   if (!token) throw new Error('DISCORD_TOKEN is required for the shard role');
+  const applicationId = config.discord.applicationId ?? applicationIdFromToken(token);
+  if (!applicationId)
+    throw new Error('DISCORD_APPLICATION_ID is required (it cannot be derived from this token)');
+  let cogs: CogHost | undefined;
   const runtime = new ShardRuntime({
     podName: config.shard.podName,
     token,
@@ -35,7 +43,19 @@ export async function startShard(
     log: ctx.log,
     metrics: ctx.metrics,
     leaseTtlMs: config.shard.leaseTtlMs,
+    onDispatch: (payload, shard) => void cogs?.dispatch(payload, shard.shardId),
   });
+  // Cogs first (so no dispatch finds them missing); on shutdown the runtime stops before the cogs close.
+  cogs = await startShardCogs({
+    runtime,
+    coordination,
+    log: ctx.log,
+    metrics: ctx.metrics,
+    applicationId,
+    podName: config.shard.podName,
+  });
+  const host = cogs;
+  ctx.lifecycle.onShutdown('cogs', () => host.close());
   await runtime.start();
   ctx.lifecycle.onShutdown('shard-runtime', () => runtime.stop());
 
@@ -58,5 +78,5 @@ export async function startShard(
     url = `http://${config.shard.host}:${(server.address() as AddressInfo).port}`;
     log.info({ url, pod: config.shard.podName }, 'shard pod listening');
   }
-  return { runtime, url };
+  return { runtime, cogs: host, applicationId, url };
 }

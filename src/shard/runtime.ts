@@ -129,6 +129,11 @@ export class ShardRuntime {
     await this.pipeline.close();
   }
 
+  /** Guilds the runtime has seen on a shard it holds. */
+  guildCount(shardId: number): number {
+    return this.guildsByShard.get(shardId)?.size ?? 0;
+  }
+
   get uptimeMs(): number {
     return Date.now() - this.startedAt;
   }

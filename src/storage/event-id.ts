@@ -53,6 +53,25 @@ export function eventId(ts: number, naturalKey?: string): string {
 }
 
 /**
+ * A deterministic event id for a fact that a Discord snowflake identifies (a message, an interaction, a
+ * thread): the tail is a one-byte `tag` (which kind of fact) and the snowflake's 64 bits, so no hashing is
+ * needed on the hot path and two facts can never collide. Tags: 1 message, 2 command, 3 thread.
+ *
+ * @example
+ * eventIdForSnowflake(snowflakeTime(msg.id), 1, msg.id);
+ */
+export function eventIdForSnowflake(ts: number, tag: number, snowflake: string): string {
+  const bytes = new Uint8Array(10);
+  bytes[0] = tag & 0xff;
+  let v = BigInt(snowflake);
+  for (let i = 8; i >= 1; i--) {
+    bytes[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return encodeTime(ts) + encodeTail(bytes);
+}
+
+/**
  * The millisecond timestamp an event id encodes, or `undefined` when the id is not well-formed.
  *
  * @example

@@ -9,7 +9,7 @@ import type { ShardEvent } from '../../src/shard/event-pipeline.js';
 import { snowflakeTime } from '../../src/shard/normalize.js';
 import { EVENT_LOG_NAME } from '../../src/shard/runtime.js';
 import { type SimulatorHandle, createSimulator, startLoad } from '../../src/sim/index.js';
-import { eventId } from '../../src/storage/index.js';
+import { eventIdForSnowflake } from '../../src/storage/index.js';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
 import { RedisServer } from '../helpers/redis-server.js';
 
@@ -171,7 +171,7 @@ describe('shard pods (real processes, simulator, real Redis)', () => {
     expect(stats.emitted).toBeGreaterThan(3000);
 
     // Every emitted message is in the event log exactly once: no gap, no duplicate.
-    const expected = new Set(emitted.map((id) => eventId(snowflakeTime(id), `message:${id}`)));
+    const expected = new Set(emitted.map((id) => eventIdForSnowflake(snowflakeTime(id), 1, id)));
     const reader = coordination.eventLog<ShardEvent>(EVENT_LOG_NAME, { group: 'verify' });
     const seen: string[] = [];
     await until(
