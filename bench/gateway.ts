@@ -103,7 +103,7 @@ export async function run(): Promise<void> {
             { generation: 1, totalShards: 1, maxConcurrency: 1, shardsPerPod: 1 },
             null,
           );
-          let cogs: CogHost | undefined;
+          const late: { cogs?: CogHost } = {};
           const runtime = new ShardRuntime({
             podName: 'bench-0',
             token: sim.token,
@@ -112,12 +112,12 @@ export async function run(): Promise<void> {
             coordination,
             log: silentLogger(),
             onDispatch: (p, shard) => {
-              void cogs?.dispatch(p, shard.shardId);
+              void late.cogs?.dispatch(p, shard.shardId);
               if (p.t === 'MESSAGE_CREATE') onMessage();
             },
           });
           // Every cog under src/cogs loaded, as in a shard pod.
-          cogs = await startShardCogs({
+          const cogs = await startShardCogs({
             runtime,
             coordination,
             log: silentLogger(),
@@ -125,6 +125,7 @@ export async function run(): Promise<void> {
             applicationId: applicationIdFromToken(sim.token)!,
             podName: 'bench-0',
           });
+          late.cogs = cogs;
           const loaded = cogs.list().map((c) => c.name);
           await runtime.start();
           const t0 = Date.now();
@@ -133,7 +134,7 @@ export async function run(): Promise<void> {
           console.log(`    (cogs loaded: ${loaded.join(', ')})`);
           return async () => {
             await runtime.stop();
-            await cogs?.close();
+            await cogs.close();
             await coordination.close();
           };
         }),

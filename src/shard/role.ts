@@ -33,7 +33,7 @@ export async function startShard(
   const applicationId = config.discord.applicationId ?? applicationIdFromToken(token);
   if (!applicationId)
     throw new Error('DISCORD_APPLICATION_ID is required (it cannot be derived from this token)');
-  let cogs: CogHost | undefined;
+  const late: { cogs?: CogHost } = {}; // the cogs need the runtime's REST client, the runtime their dispatch
   const runtime = new ShardRuntime({
     podName: config.shard.podName,
     token,
@@ -43,10 +43,10 @@ export async function startShard(
     log: ctx.log,
     metrics: ctx.metrics,
     leaseTtlMs: config.shard.leaseTtlMs,
-    onDispatch: (payload, shard) => void cogs?.dispatch(payload, shard.shardId),
+    onDispatch: (payload, shard) => void late.cogs?.dispatch(payload, shard.shardId),
   });
   // Cogs first (so no dispatch finds them missing); on shutdown the runtime stops before the cogs close.
-  cogs = await startShardCogs({
+  const host = await startShardCogs({
     runtime,
     coordination,
     log: ctx.log,
@@ -54,7 +54,7 @@ export async function startShard(
     applicationId,
     podName: config.shard.podName,
   });
-  const host = cogs;
+  late.cogs = host;
   ctx.lifecycle.onShutdown('cogs', () => host.close());
   await runtime.start();
   ctx.lifecycle.onShutdown('shard-runtime', () => runtime.stop());
