@@ -30,7 +30,7 @@ export const EVENT_WRITER_DEFAULTS = {
  * pending by a dead consumer), refuses events whose lease epoch is older than the shard's current epoch
  * (a stale owner's late writes), ingests the rest in one SQLite transaction with rollups, and
  * acknowledges only after the commit — a crash between commit and ack replays the batch, which the
- * idempotent ingest ignores.
+ * idempotent ingest ignores. At start it first finishes every entry left pending (single writer).
  *
  * @example
  * const writer = new EventWriter(coordination.eventLog<ShardEvent>('events'), storage.events, coordination.leases, log);
@@ -43,6 +43,7 @@ export class EventWriter {
   private loop: Promise<void> = Promise.resolve();
   private lastCompact = Date.now();
   private lastReclaim = 0;
+  private recovered = false;
   private readonly epochCache = new Map<string, { epoch: number; at: number }>();
   private readonly m: ReturnType<typeof writerMetrics> | undefined;
 
@@ -75,7 +76,13 @@ export class EventWriter {
   async step(): Promise<number> {
     const now = Date.now();
     let entries: LogEntry<ShardEvent>[] = [];
-    if (now - this.lastReclaim >= Math.min(this.opts.reclaimIdleMs, 5_000)) {
+    if (!this.recovered) {
+      // Just started: the api pod is the single writer, so whatever is pending — what this consumer read
+      // before it crashed, or a previous pod under another name — is ours to finish now, not after the
+      // idle timeout.
+      entries = await this.log.reclaim(this.opts.consumer, 0, this.opts.entriesPerRead);
+      if (entries.length === 0) this.recovered = true;
+    } else if (now - this.lastReclaim >= Math.min(this.opts.reclaimIdleMs, 5_000)) {
       this.lastReclaim = now;
       entries = await this.log.reclaim(this.opts.consumer, this.opts.reclaimIdleMs, this.opts.entriesPerRead);
     }
