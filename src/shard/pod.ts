@@ -100,6 +100,8 @@ interface Connection {
   latest: SessionInfo | null;
   /** What was last handed to the session store. */
   persisted: { sessionId: string; sequence: number };
+  /** When the lease was last acquired or renewed (local clock). */
+  renewedAt: number;
   closing: boolean;
 }
 
@@ -202,10 +204,24 @@ export class ShardPod {
         try {
           ok = await leases.renew(c.held.generation, c.held.shardId, this.opts.podName, c.held.epoch, ttl);
         } catch (err) {
-          // Redis unreachable: keep the connection until the lease would have lapsed.
-          this.log.warn({ err, shardId: c.held.shardId }, 'lease renewal failed');
+          // Redis unreachable: keep the connection while the lease would still be ours; past that another
+          // pod may hold it, so hand the shard over (resumably) and take it again once Redis is back.
+          if (Date.now() - c.renewedAt < ttl) {
+            this.log.warn(
+              { err, shardId: c.held.shardId },
+              'lease renewal failed; keeping the shard until its lease would lapse',
+            );
+            return;
+          }
+          this.m?.leaseChanges.inc({ change: 'lost' });
+          this.log.error(
+            { shardId: c.held.shardId },
+            'lease could not be renewed within its TTL; dropping shard',
+          );
+          await this.release(c, 'lease-unrenewable');
           return;
         }
+        if (ok) c.renewedAt = Date.now();
         if (!ok) {
           this.m?.leaseChanges.inc({ change: 'lost' });
           this.log.warn({ shardId: c.held.shardId, epoch: c.held.epoch }, 'lease lost; dropping shard');
@@ -302,6 +318,7 @@ export class ShardPod {
       durable: 0,
       latest: null,
       persisted: { sessionId: '', sequence: -1 },
+      renewedAt: Date.now(),
       closing: false,
     };
     this.connections.set(held.shardId, conn);
