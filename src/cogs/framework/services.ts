@@ -1,3 +1,5 @@
+import { systemClock } from '../../coordination/clock.js';
+
 /**
  * The small interfaces a cog host needs from the rest of the platform. Each one is a subset of what
  * `src/coordination` ships (its `Cache`, `PubSub` and `Clock` satisfy these), so the shard runtime passes
@@ -119,35 +121,9 @@ export function shardForGuild(guildId: string, shardCount: number): number {
 }
 
 /**
- * The real clock: `Date.now()` and `setTimeout`.
+ * The real clock: `Date.now()` and `setTimeout` (the coordination layer's; the interfaces are the same).
  *
  * @example
  * new CogHost({ ...required, clock: systemCogClock });
  */
-export const systemCogClock: CogClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(abortReason(signal));
-      };
-      const timer = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, ms),
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
-
-function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
-}
+export const systemCogClock: CogClock = systemClock;
