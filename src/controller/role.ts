@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { healthRouter } from '../api/health.js';
 import { ConfigError } from '../config/index.js';
-import { type Coordination, createCoordination } from '../coordination/index.js';
-import type { RoleContext } from '../runtime.js';
+import type { Coordination } from '../coordination/index.js';
+import { type RoleContext, openCoordination } from '../runtime.js';
 import { coordinationLock } from './coordination-lock.js';
 import { Controller } from './controller.js';
 import { type GatewaySource, cachedGateway, discordRest, restGateway } from './gateway.js';
@@ -74,19 +74,7 @@ export async function controllerRole(
   if (!deps.gateway && !token) problems.push('DISCORD_TOKEN: required for the controller (GET /gateway/bot)');
   if (problems.length > 0) throw new ConfigError(problems);
 
-  let coordination = deps.coordination;
-  if (!coordination) {
-    const created = await createCoordination({
-      redisUrl: ctx.config.redis.url,
-      keyPrefix: ctx.config.redis.keyPrefix,
-      log: ctx.log.child({ module: 'coordination' }),
-      metrics: ctx.metrics,
-      identify: { reserve: ctx.config.coordination.identifyReserve },
-      redis: { commandTimeoutMs: ctx.config.coordination.redisCommandTimeoutMs },
-    });
-    ctx.lifecycle.onShutdown('coordination', () => created.close());
-    coordination = created;
-  }
+  const coordination = deps.coordination ?? (await openCoordination(ctx));
 
   const identity = deps.identity ?? `${ctx.config.shard.podName}_${randomBytes(4).toString('hex')}`;
   const metrics = controllerMetrics(ctx.metrics);
@@ -132,6 +120,7 @@ export async function controllerRole(
       hysteresis: cfg.reshardHysteresis,
       fixedShardCount: cfg.fixedShardCount,
       identifyReserve: ctx.config.coordination.identifyReserve,
+      identifyWindowMs: ctx.config.coordination.identifyWindowMs,
       reshardTimeoutMs: cfg.reshardTimeoutMs,
       drainTimeoutMs: 3 * ctx.config.shard.leaseTtlMs,
       pollMs: Math.min(RECONCILER_DEFAULTS.pollMs, cfg.reconcileIntervalMs),

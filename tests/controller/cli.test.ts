@@ -1,6 +1,6 @@
 // `guildhall plan` and `guildhall reshard` (the functions src/cli.ts calls) against a running controller
 // (Redis lock backend, no Kubernetes), simulated shard pods following the reshard contract, a real
-// redis-server and a stand-in for Discord's GET /gateway/bot.
+// redis-server and the Discord simulator (src/sim).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CommandIo,
@@ -14,13 +14,13 @@ import { AppError } from '../../src/errors/app-error.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { type RoleContext, createRoleContext } from '../../src/runtime.js';
 import { RedisServer } from '../helpers/redis-server.js';
-import { FakeDiscord } from './fake-discord.js';
 import { FakePodSupervisor } from './fake-shard-pods.js';
-import { startController, waitFor } from './harness.js';
+import type { SimulatorHandle } from '../../src/sim/index.js';
+import { startController, startSimulator, waitFor } from './harness.js';
 
 const prefix = 'cli:';
 let redis: RedisServer;
-let discord: FakeDiscord;
+let sim: SimulatorHandle;
 let observer: Coordination;
 let controller: Awaited<ReturnType<typeof startController>>;
 let pods: FakePodSupervisor;
@@ -50,14 +50,14 @@ async function refusal(p: Promise<unknown>): Promise<AppError> {
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  discord = await new FakeDiscord({ guilds: 3_000 }).start();
+  sim = await startSimulator(3_000);
   observer = await createCoordination({ redisUrl: redis.url, keyPrefix: prefix, log: silentLogger() });
   controller = await startController(
     {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: prefix,
-      DISCORD_TOKEN: 'test-token',
-      DISCORD_API_URL: discord.apiUrl,
+      DISCORD_TOKEN: sim.token,
+      DISCORD_API_URL: sim.restUrl,
       SHARDS_PER_POD: '2',
       LEASE_TTL_MS: '3000',
       RECONCILE_INTERVAL_MS: '200',
@@ -67,7 +67,7 @@ beforeAll(async () => {
     },
     // The exact guild count (the lead can wire one from the API); without it the controller derives a
     // lower bound from Discord's recommendation.
-    { identity: 'ctl-cli', guildCount: async () => discord.state.guilds },
+    { identity: 'ctl-cli', guildCount: async () => sim.world.guildIds().length },
   );
   pods = new FakePodSupervisor(
     () => podNames,
@@ -97,7 +97,7 @@ afterAll(async () => {
   await pods.stop();
   await Promise.all(podCoordinations.map((c) => c.close()));
   await observer.close();
-  await discord.stop();
+  await sim.close();
   await redis.stop();
 });
 
@@ -198,7 +198,7 @@ describe('guildhall reshard', () => {
   it('the controller role refuses leader election timings that would let two leaders act', async () => {
     const bad = startController({
       REDIS_URL: redis.url,
-      DISCORD_TOKEN: 'test-token',
+      DISCORD_TOKEN: sim.token,
       LEADER_LEASE_DURATION_MS: '5000',
       LEADER_RENEW_DEADLINE_MS: '6000',
     });
@@ -207,7 +207,7 @@ describe('guildhall reshard', () => {
   });
 
   it('refuses a reshard the remaining daily identify budget cannot cover', async () => {
-    discord.state.remaining = 15; // the shared budget follows Discord down (never up before the reset)
+    sim.world.app.sessionStartLimit.remaining = 15; // the shared budget follows Discord down (never up before the reset)
     await waitFor(
       async () => (await readControllerStatus(observer))?.identifyBudget?.remaining === 15,
       10_000,

@@ -1,7 +1,8 @@
 // Kubernetes API and Discord failures while leading: 403 (missing RBAC), 409, timeouts and 5xx are
 // retried with backoff, surfaced in the status (Degraded condition, lastError, Scaled reason) and in
 // metrics, and the loop survives to finish the job once the API behaves. The API server is
-// tests/controller/fake-kube.ts (a real HTTP server standing in for one; none can run in this sandbox).
+// tests/controller/fake-kube.ts (a real HTTP server standing in for one; none can run in this sandbox);
+// Discord is the simulator (src/sim).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ControllerStatus,
@@ -11,12 +12,12 @@ import {
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { RedisServer } from '../helpers/redis-server.js';
-import { FakeDiscord } from './fake-discord.js';
 import { FakeKube } from './fake-kube.js';
-import { startController, waitFor } from './harness.js';
+import type { SimulatorHandle } from '../../src/sim/index.js';
+import { startController, startSimulator, waitFor } from './harness.js';
 
 let redis: RedisServer;
-let discord: FakeDiscord;
+let sim: SimulatorHandle;
 let kube: FakeKube;
 let observer: Coordination;
 let controller: Awaited<ReturnType<typeof startController>>;
@@ -33,7 +34,7 @@ const errorsCount = async () => {
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  discord = await new FakeDiscord({ guilds: 2_000 }).start();
+  sim = await startSimulator(2_000);
   kube = await new FakeKube({ users: { t: 'ctl' } }).start();
   kube.addStatefulSet('guildhall-shard', 1, { app: 'shard' });
   observer = await createCoordination({ redisUrl: redis.url, keyPrefix: prefix, log: silentLogger() });
@@ -41,8 +42,8 @@ beforeAll(async () => {
     {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: prefix,
-      DISCORD_TOKEN: 'test-token',
-      DISCORD_API_URL: discord.apiUrl,
+      DISCORD_TOKEN: sim.token,
+      DISCORD_API_URL: sim.restUrl,
       KUBERNETES_API_URL: kube.url,
       KUBERNETES_TOKEN: 't',
       SHARDS_PER_POD: '1',
@@ -65,7 +66,7 @@ afterAll(async () => {
   await controller.stop();
   await observer.close();
   await kube.stop();
-  await discord.stop();
+  await sim.close();
   await redis.stop();
 });
 
@@ -152,8 +153,8 @@ describe('errors while reconciling', () => {
 
   it('a failing GET /gateway/bot is surfaced and retried; nothing is published from a guess', async () => {
     const generation = (await status()).observedGeneration;
-    const realUrl = discord.url;
-    await discord.stop(); // Discord unreachable
+    const { port } = new URL(sim.url);
+    await sim.close(); // Discord unreachable
     try {
       await waitFor(
         async () => (await condition('Degraded'))?.status === 'True',
@@ -163,7 +164,7 @@ describe('errors while reconciling', () => {
       expect((await status()).lastError?.message).toBeTruthy();
       expect((await status()).observedGeneration).toBe(generation);
     } finally {
-      await discord.restartOn(realUrl);
+      sim = await startSimulator(2_000, { port: Number(port), token: sim.token });
     }
     await waitFor(
       async () => (await condition('Degraded'))?.status === 'False',

@@ -11,6 +11,7 @@ import {
 } from '../../src/controller/index.js';
 import type { Coordination } from '../../src/coordination/index.js';
 import { type RoleContext, createRoleContext } from '../../src/runtime.js';
+import { type SimulatorHandle, createSimulator } from '../../src/sim/index.js';
 import { ROOT, childEnv, waitForLine } from '../helpers/cli.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -116,4 +117,20 @@ export function watchStatusWriters(coordination: Coordination, everyMs = 20) {
 /** Collapses consecutive repeats: ['a','a','b','b'] → ['a','b']. */
 export function blocks(values: string[]): string[] {
   return values.filter((v, i, a) => i === 0 || a[i - 1] !== v);
+}
+
+/**
+ * The Discord simulator (src/sim) with small guilds (the controller only needs GET /gateway/bot and the
+ * guild count), optionally on a given port and token (to bring "Discord" back after an outage).
+ */
+export async function startSimulator(
+  guilds: number,
+  opts: { port?: number; token?: string } = {},
+): Promise<SimulatorHandle> {
+  return createSimulator({ guilds, membersPerGuild: 1, channelsPerGuild: 1, rolesPerGuild: 2, ...opts });
+}
+
+/** Adds guilds to the simulator's world (the bot joins them quietly), so Discord's recommendation grows. */
+export function addGuilds(sim: SimulatorHandle, count: number): void {
+  for (let i = 0; i < count; i++) sim.world.addGuild({ members: 1, channels: 1, roles: 2, announce: false });
 }

@@ -1,7 +1,7 @@
 // Leader election end to end. The Kubernetes API is tests/controller/fake-kube.ts: a real HTTP server
 // standing in for an API server (none can run in this sandbox) that logs every write with the writer's
-// identity (bearer token), so "one writer at a time" is checked on what the API server saw. Redis is a
-// real redis-server.
+// identity (bearer token), so "one writer at a time" is checked on what the API server saw. Discord is the
+// simulator (src/sim); Redis is a real redis-server.
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,24 +21,33 @@ import {
 import { type Coordination, type ShardLeases, createCoordination } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { RedisServer } from '../helpers/redis-server.js';
-import { FakeDiscord } from './fake-discord.js';
 import { FakeKube } from './fake-kube.js';
-import { blocks, sleep, spawnController, startController, waitFor, watchStatusWriters } from './harness.js';
+import type { SimulatorHandle } from '../../src/sim/index.js';
+import {
+  addGuilds,
+  blocks,
+  sleep,
+  spawnController,
+  startController,
+  startSimulator,
+  waitFor,
+  watchStatusWriters,
+} from './harness.js';
 
 const LEASE_MS = 3_000;
 const RENEW_MS = 2_000;
 const RETRY_MS = 300;
 
 let redis: RedisServer;
-let discord: FakeDiscord;
+let sim: SimulatorHandle;
 let prefixes = 0;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  discord = await new FakeDiscord({ guilds: 3_000 }).start();
+  sim = await startSimulator(3_000);
 });
 afterAll(async () => {
-  await discord.stop();
+  await sim.close();
   await redis.stop();
 });
 
@@ -46,8 +55,8 @@ function baseEnv(prefix: string): Record<string, string> {
   return {
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: prefix,
-    DISCORD_TOKEN: 'test-token',
-    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_TOKEN: sim.token,
+    DISCORD_API_URL: sim.restUrl,
     SHARD_STATEFULSET: 'guildhall-shard',
     SHARDS_PER_POD: '2',
     LEADER_LEASE_DURATION_MS: String(LEASE_MS),
@@ -77,7 +86,13 @@ describe('Kubernetes Lease backend', () => {
     const kube = await fakeKube().start();
     kube.addStatefulSet('guildhall-shard', 0, { app: 'guildhall', component: 'shard' });
     const prefix = `le${++prefixes}:`;
-    const env = { ...baseEnv(prefix), KUBERNETES_API_URL: kube.url };
+    const own = await startSimulator(3_000); // this test grows its world
+    const env = {
+      ...baseEnv(prefix),
+      KUBERNETES_API_URL: kube.url,
+      DISCORD_TOKEN: own.token,
+      DISCORD_API_URL: own.restUrl,
+    };
     const a = await spawnController({ ...env, KUBERNETES_TOKEN: 'token-a', POD_NAME: 'ctl-a' });
     const b = await spawnController({ ...env, KUBERNETES_TOKEN: 'token-b', POD_NAME: 'ctl-b' });
     try {
@@ -99,8 +114,8 @@ describe('Kubernetes Lease backend', () => {
       expect(took).toBeLessThan(LEASE_MS + 2 * RETRY_MS + 700);
       expect(Date.now() - killedAt).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS - 100); // not before the lease lapsed
 
-      // The new leader acts: more guilds → a reshard → the StatefulSet is patched by it.
-      discord.state.guilds = 9_000;
+      // The new leader acts: 6,000 more guilds (9,000: recommended 9) → a reshard → it patches the StatefulSet.
+      addGuilds(own, 6_000);
       await waitFor(
         () =>
           kube.writes.some(
@@ -119,10 +134,10 @@ describe('Kubernetes Lease backend', () => {
       // Everything the controllers did was allowed by the Role in k8s/rbac.yaml.
       expect(kube.requests.filter((r) => r.code === 403)).toEqual([]);
     } finally {
-      discord.state.guilds = 3_000;
       await a.kill();
       await b.kill();
       await kube.stop();
+      await own.close();
     }
   });
 
@@ -230,7 +245,7 @@ describe('Redis lock backend (no Kubernetes API configured)', () => {
       currentEpoch: (g, s) => shared.leases.currentEpoch(g, s),
       checkFence: (g, s, e) => shared.leases.checkFence(g, s, e),
     };
-    const rest = discordRest({ apiUrl: discord.apiUrl, token: 'test-token' });
+    const rest = discordRest({ apiUrl: sim.restUrl, token: sim.token });
     const make = (identity: string, leases: ShardLeases) => {
       const metrics = controllerMetrics(new Registry());
       const elector = createLeaderElector({

@@ -3,7 +3,8 @@
 // plan cuts over, the old generation drains, and the StatefulSet ends at the new size. The Kubernetes API
 // is tests/controller/fake-kube.ts (a real HTTP server standing in for an API server, which cannot run
 // in this sandbox) enforcing the controller's Role; pods are simulated shard pods following the reshard
-// contract (tests/controller/fake-shard-pods.ts); Redis is a real redis-server.
+// contract (tests/controller/fake-shard-pods.ts); Discord is the simulator (src/sim); Redis is a real
+// redis-server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ControllerPlan,
@@ -14,18 +15,18 @@ import {
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { RedisServer } from '../helpers/redis-server.js';
-import { FakeDiscord } from './fake-discord.js';
 import { FakeKube } from './fake-kube.js';
 import { FakePodSupervisor } from './fake-shard-pods.js';
-import { startController, waitFor } from './harness.js';
+import { addGuilds, startController, startSimulator, waitFor } from './harness.js';
+import type { SimulatorHandle } from '../../src/sim/index.js';
 
 let redis: RedisServer;
-let discord: FakeDiscord;
+let sim: SimulatorHandle;
 let kube: FakeKube;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  discord = await new FakeDiscord({ guilds: 3_000 }).start();
+  sim = await startSimulator(3_000);
   kube = await new FakeKube({
     users: { 'token-a': 'system:serviceaccount:default:guildhall-controller' },
     rules: controllerRules(RBAC_DEFAULTS),
@@ -37,7 +38,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await kube.stop();
-  await discord.stop();
+  await sim.close();
   await redis.stop();
 });
 
@@ -64,8 +65,8 @@ describe('scaling with Discord’s recommendation', () => {
       {
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: prefix,
-        DISCORD_TOKEN: 'test-token',
-        DISCORD_API_URL: discord.apiUrl,
+        DISCORD_TOKEN: sim.token,
+        DISCORD_API_URL: sim.restUrl,
         KUBERNETES_API_URL: kube.url,
         KUBERNETES_TOKEN: 'token-a',
         SHARDS_PER_POD: '2',
@@ -86,8 +87,8 @@ describe('scaling with Discord’s recommendation', () => {
       expect(await plan()).toMatchObject({ generation: 1, totalShards: 3, shardsPerPod: 2 });
       expect(kube.replicas('guildhall-shard')).toBe(2);
 
-      // 7,000 guilds: recommended 7 > 3 × 1.25 (and 3 shards would carry 2,333 guilds each).
-      discord.state.guilds = 7_000;
+      // The bot joins 4,000 more guilds: 7,000 → recommended 7 > 3 × 1.25 (3 shards would carry 2,333 each).
+      addGuilds(sim, 4_000);
       const phases = new Set<string>();
       await waitFor(
         async () => {
@@ -163,7 +164,6 @@ describe('scaling with Discord’s recommendation', () => {
       expect(s.commands).toMatchObject({ syncedHash: 'cogs-v1' });
       expect(s.conditions.find((c) => c.type === 'CommandsSynced')).toMatchObject({ status: 'True' });
     } finally {
-      discord.state.guilds = 3_000;
       await controller.stop();
       await pods.stop();
       await Promise.all(podCoordinations.map((c) => c.close()));
