@@ -202,7 +202,11 @@ export const spec = {
       z.coerce.number().int().positive().optional(),
       'Use this shard count instead of Discord’s recommendation.',
     ),
-    host: envVar('CONTROLLER_HOST', host('127.0.0.1'), 'Address the controller’s /healthz, /readyz and /metrics listen on.'),
+    host: envVar(
+      'CONTROLLER_HOST',
+      host('127.0.0.1'),
+      'Address the controller’s /healthz, /readyz and /metrics listen on.',
+    ),
     port: envVar('CONTROLLER_PORT', port(8082), 'Port of the controller’s /healthz, /readyz and /metrics.'),
     kubernetesApiUrl: envVar(
       'KUBERNETES_API_URL',
