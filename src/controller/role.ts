@@ -29,6 +29,8 @@ export interface ControllerRoleDeps {
   readonly gateway?: GatewaySource | undefined;
   readonly guildCount?: ((signal: AbortSignal) => Promise<number | null>) | undefined;
   readonly identity?: string | undefined;
+  /** Serve /healthz, /readyz, /metrics and /status (default true; role `all` serves them from the api). */
+  readonly serveHttp?: boolean | undefined;
 }
 
 /**
@@ -39,7 +41,7 @@ export interface ControllerRoleDeps {
  * console.log(handle.url, handle.identity, handle.controller.isLeader);
  */
 export interface ControllerHandle {
-  /** Base URL of /healthz, /readyz, /metrics and /status. */
+  /** Base URL of /healthz, /readyz, /metrics and /status ('' with `serveHttp: false`). */
   readonly url: string;
   readonly identity: string;
   readonly controller: Controller;
@@ -137,6 +139,10 @@ export async function controllerRole(
   controller.start();
   ctx.lifecycle.onShutdown('controller', () => controller.stop());
 
+  if (deps.serveHttp === false) {
+    log.info({ identity, lock: lock.description, workload: workload.description }, 'controller started');
+    return { url: '', identity, controller, lock: lock.description };
+  }
   const c = coordination;
   const app = new Koa();
   app.use(healthRouter(ctx.metrics, { coordination: () => c.ping() }).routes());
