@@ -5,8 +5,8 @@ import { AppError } from './errors/app-error.js';
 import { type RoleContext, createRoleContext } from './runtime.js';
 import { VERSION } from './version.js';
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage, 3 not implemented yet. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, notImplemented: 3 } as const;
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 type RoleStarter = (ctx: RoleContext) => Promise<unknown>;
 
@@ -15,7 +15,7 @@ const starters: Record<Role, () => Promise<RoleStarter>> = {
   all: async () => (await import('./roles/all.js')).startAll,
   api: async () => (await import('./api/role.js')).startApi,
   shard: async () => (await import('./shard/role.js')).startShard,
-  controller: async () => notImplemented('controller', 'the controller (issue: controller)'),
+  controller: async () => (await import('./controller/start.js')).startController,
   sim: async () => (await import('./sim/role.js')).startSim,
 };
 
@@ -24,12 +24,6 @@ function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
   return n;
 }
-
-function notImplemented(role: string, what: string): never {
-  throw new NotImplementedError(`guildhall ${role}: not implemented yet — ${what} has not landed.`);
-}
-
-class NotImplementedError extends Error {}
 
 async function runRole(role: Role): Promise<void> {
   const ctx = createRoleContext(role);
@@ -51,7 +45,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText(
       'after',
-      '\nConfiguration comes from environment variables; see the README table.\nExit codes: 0 ok, 1 failure, 2 bad configuration/usage, 3 not implemented yet.',
+      '\nConfiguration comes from environment variables; see the README table.\nExit codes: 0 ok, 1 failure, 2 bad configuration/usage.',
     );
 
   program
@@ -94,6 +88,24 @@ export function buildProgram(): Command {
         const { migrateCommand } = await import('./storage/cli.js');
         await migrateCommand(ctx);
       }),
+    );
+  program
+    .command('plan')
+    .description('Show the shard plan, the controller status and the shard leases.')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) =>
+      runOnce('tool', async (ctx) =>
+        (await import('./controller/index.js')).planCommand(ctx, { json: o.json }),
+      ),
+    );
+  program
+    .command('reshard')
+    .description('Ask the leading controller for a zero-downtime reshard (or roll one back).')
+    .option('--shards <n>', 'new shard count (a multiple of max_concurrency)', positiveInt)
+    .option('--abort', 'roll the reshard in flight back')
+    .option('--wait', 'show progress on stderr until it is done')
+    .action((o: { shards?: number; abort?: boolean; wait?: boolean }) =>
+      runOnce('tool', async (ctx) => (await import('./controller/index.js')).reshardCommand(ctx, o)),
     );
   const cogs = program.command('cogs').description('Manage cogs across the cluster.');
   cogs
@@ -150,10 +162,6 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     return EXIT.usage;
-  }
-  if (err instanceof NotImplementedError) {
-    process.stderr.write(`${err.message}\n`);
-    return EXIT.notImplemented;
   }
   if (err instanceof AppError) {
     process.stderr.write(`guildhall: ${err.message} [${err.code}]\n`);

@@ -169,10 +169,11 @@ describe('usage errors', () => {
   });
 });
 
-describe('placeholders', () => {
-  it('roles that have not landed say so and exit 3, never pretending', async () => {
-    const r = await runCli(['controller'], { REDIS_URL: 'redis://127.0.0.1:1', DISCORD_TOKEN: 't' });
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/not implemented yet/);
+describe('roles that need a cluster', () => {
+  it('the controller refuses to start without Redis and a Discord token, naming both', async () => {
+    const r = await runCli(['controller'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/REDIS_URL: required for role `controller`/);
+    expect(r.stderr).toMatch(/DISCORD_TOKEN: required for role `controller`/);
   });
 });
