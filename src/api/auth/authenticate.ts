@@ -1,0 +1,44 @@
+import type { Middleware } from 'koa';
+import type { ApiDeps } from '../deps.js';
+import type { ApiState } from '../http/request-context.js';
+import { authenticateApiKey, looksLikeApiKey } from './api-keys.js';
+import { unauthorized } from './keys.js';
+
+/**
+ * Resolves the caller on `/api/*` and `/internal/*` from `Authorization: Bearer <jwt | API key>` or
+ * `X-API-Key`, and stores it as `ctx.state.principal`. No credentials → anonymous (routes decide).
+ * Presented-but-bad credentials → `401` with a distinct code, on every route. On `/internal/*` only
+ * service tokens (audience `internal`) are accepted; on `/api/*` only admin tokens and API keys.
+ *
+ * @example
+ * app.use(authenticate(deps));
+ */
+export function authenticate(deps: ApiDeps): Middleware<ApiState> {
+  return async (ctx, next) => {
+    const internal = ctx.path.startsWith('/internal/');
+    if (!internal && !ctx.path.startsWith('/api/')) return next();
+    const header = ctx.get('Authorization');
+    const apiKey = ctx.get('X-API-Key');
+    let credential: string | undefined;
+    if (apiKey !== '') credential = apiKey;
+    else if (header !== '') {
+      const m = /^Bearer +([^\s]+)$/i.exec(header);
+      if (!m) throw unauthorized('unsupported_auth_scheme', 'Use Authorization: Bearer <token>');
+      credential = m[1];
+    }
+    if (credential !== undefined) {
+      if (credential.length > 4096) throw unauthorized('token_malformed', 'The credential is too long');
+      if (looksLikeApiKey(credential)) {
+        if (internal) throw unauthorized('api_key_not_allowed', 'API keys cannot call the internal API');
+        ctx.state.principal = authenticateApiKey(deps.db, credential, deps.now());
+      } else if (apiKey !== '') {
+        throw unauthorized('api_key_invalid', 'The API key is not valid');
+      } else {
+        ctx.state.principal = internal
+          ? await deps.tokens.service(credential)
+          : await deps.tokens.user(credential);
+      }
+    }
+    return next();
+  };
+}
