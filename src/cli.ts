@@ -32,7 +32,7 @@ async function runRole(role: Role): Promise<void> {
   await start(ctx);
 }
 
-async function runOnce(role: Role, fn: (ctx: RoleContext) => Promise<void>): Promise<void> {
+async function runOnce(role: Role | 'tool', fn: (ctx: RoleContext) => Promise<void>): Promise<void> {
   const ctx = createRoleContext(role);
   await fn(ctx);
 }
@@ -71,7 +71,7 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('Apply pending SQLite migrations and exit.')
     .action(() =>
-      runOnce('api', async (ctx) => {
+      runOnce('tool', async (ctx) => {
         const { migrateCommand } = await import('./storage/cli.js');
         await migrateCommand(ctx);
       }),

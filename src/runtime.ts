@@ -9,7 +9,8 @@ import { createMetricsRegistry } from './metrics/registry.js';
  * to register shutdown hooks on. Nothing else is global.
  */
 export interface RoleContext {
-  readonly role: Role;
+  /** The role running, or `tool` for one-shot commands (migrate, token issue) that need no role's secrets. */
+  readonly role: Role | 'tool';
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: Registry;
@@ -17,7 +18,10 @@ export interface RoleContext {
 }
 
 /** Builds a {@link RoleContext} from an environment (parsing it once). Throws ConfigError on bad input. */
-export function createRoleContext(role: Role, env?: Record<string, string | undefined>): RoleContext {
+export function createRoleContext(
+  role: Role | 'tool',
+  env?: Record<string, string | undefined>,
+): RoleContext {
   const config = loadConfig(env, role);
   const log = createLogger({ level: config.log.level }).child({ role });
   const metrics = createMetricsRegistry({ role, defaultMetrics: config.metrics.defaultMetrics });

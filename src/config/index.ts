@@ -41,7 +41,7 @@ function deepFreeze<T>(value: T): T {
  */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
-  role: Role = 'all',
+  role: Role | 'tool' = 'all',
 ): Config {
   const problems: string[] = [];
   const result: Record<string, Record<string, unknown>> = {};
@@ -55,7 +55,7 @@ export function loadConfig(
       problems.push(`${variable.env}: ${why} (got ${shown}) — expected: ${variable.doc}`);
       continue;
     }
-    if (parsed.data === undefined && variable.requiredFor.includes(role)) {
+    if (parsed.data === undefined && role !== 'tool' && variable.requiredFor.includes(role)) {
       problems.push(`${variable.env}: required for role \`${role}\` — ${variable.doc}`);
     }
     (result[section] ??= {})[key] = parsed.data;

@@ -43,7 +43,7 @@ export function databasePath(opts: Pick<DatabaseOptions, 'dataDir' | 'databaseFi
  */
 export function openDatabase(
   opts: DatabaseOptions,
-  o: { migrate: boolean; log?: Logger; readonly?: boolean },
+  o: { migrate: boolean; log?: Logger; readonly?: boolean; trace?: (sql: string) => void },
 ): OpenDatabase {
   const file = databasePath(opts);
   const memory = file === ':memory:';
@@ -51,7 +51,10 @@ export function openDatabase(
   if (exists) assertSqliteHeader(file);
   if (!memory && !exists) mkdirSync(dirname(file), { recursive: true });
 
-  const sqlite = new BetterSqlite3(file, { readonly: o.readonly ?? false });
+  const sqlite = new BetterSqlite3(file, {
+    readonly: o.readonly ?? false,
+    ...(o.trace ? { verbose: (sql: unknown) => o.trace?.(String(sql)) } : {}),
+  });
   try {
     sqlite.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs)}`);
     assertOurs(sqlite, file, exists);

@@ -51,6 +51,27 @@ export interface StoredEvent {
   attrs: string | null;
 }
 
+/** The dimensions a rollup query can group by. */
+export const ROLLUP_DIMENSIONS = ['bucket_ms', 'channel_id', 'kind'] as const;
+export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
+
+/** One rollup cell: guild, bucket start, channel ('' when none), kind. */
+export interface RollupRow {
+  bucket_ms: number;
+  channel_id: string;
+  kind: EventKind;
+}
+
+/** Which rollup cells to read: a guild, a `[fromMs, toMs)` range of bucket starts, hour or day buckets. */
+export interface RollupQuery {
+  guildId: string;
+  fromMs: number;
+  toMs: number;
+  bucket: 'hour' | 'day';
+  kinds?: readonly EventKind[];
+  channelId?: string;
+}
+
 /** A time series bucket from the rollups. */
 export interface RollupPoint {
   bucket_ms: number;
@@ -63,23 +84,71 @@ export interface EventStoreOptions {
   rollups?: boolean;
   /** Wall clock, for partition bookkeeping and retention. */
   now?: () => number;
+  /**
+   * Fold rollup deltas into the rollup tables (inside the ingest transaction) once this many delta rows
+   * are pending. The writer also calls {@link EventStore.compact} on a timer. Default 50,000.
+   */
+  compactThreshold?: number;
 }
 
 /** The DDL of one month partition; the benchmark's raw baseline uses the very same table shape. */
 export function partitionDdl(table: string): string {
   return `CREATE TABLE IF NOT EXISTS ${table} (
       id TEXT PRIMARY KEY, ts INTEGER NOT NULL, guild_id TEXT NOT NULL, channel_id TEXT, user_id TEXT,
-      kind TEXT NOT NULL, attrs TEXT
+      kind TEXT NOT NULL, attrs TEXT, batch INTEGER
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS ${table}_guild_ts ON ${table} (guild_id, ts);`;
 }
 
 const SEP = '\u0001';
 
+/** Rollup deltas: counts per `guild SEP bucket SEP channel SEP kind`, and `guild SEP day SEP user` keys. */
+interface Deltas {
+  hourly: Map<string, number>;
+  daily: Map<string, number>;
+  active: Set<string>;
+}
+
+function emptyDeltas(): Deltas {
+  return { hourly: new Map(), daily: new Map(), active: new Set() };
+}
+
+function mergeDeltas(into: Deltas, from: Deltas): void {
+  for (const [k, n] of from.hourly) into.hourly.set(k, (into.hourly.get(k) ?? 0) + n);
+  for (const [k, n] of from.daily) into.daily.set(k, (into.daily.get(k) ?? 0) + n);
+  for (const k of from.active) into.active.add(k);
+}
+
+function addToDeltas(
+  d: Deltas,
+  guildId: string,
+  ts: number,
+  channelId: string | null,
+  userId: string | null,
+  kind: EventKind,
+): void {
+  const tail = SEP + (channelId ?? '') + SEP + kind;
+  const hk = guildId + SEP + hourStart(ts) + tail;
+  d.hourly.set(hk, (d.hourly.get(hk) ?? 0) + 1);
+  const day = dayStart(ts);
+  const dk = guildId + SEP + day + tail;
+  d.daily.set(dk, (d.daily.get(dk) ?? 0) + 1);
+  if (userId !== null && !PASSIVE_KINDS.has(kind)) d.active.add(guildId + SEP + day + SEP + userId);
+}
+
 /**
  * Activity events in month partitions (`events_YYYY_MM`, created on demand and listed in
  * `event_partitions`), with hourly/daily rollups and daily active users kept in the same transaction.
  * SQLite has no native partitioning; this class is it. Only the api role (the single writer) uses it.
+ *
+ * Rollups are maintained in two atomic steps so that a batch costs one extra row, not one upsert per
+ * rollup cell: each ingest transaction stamps its events with a batch id, writes ONE `rollup_journal` row
+ * for the batch, and (after commit) merges the batch's aggregated deltas into an in-memory pending
+ * aggregate; {@link compact} upserts that aggregate into `rollup_hourly`, `rollup_daily` and
+ * `active_users_daily` and empties the journal, in one transaction. Rollup cells repeat across batches (a
+ * busy channel in one hour), so folding many batches at once writes far fewer rows. A crash between the
+ * two steps loses nothing: at start the pending aggregate is rebuilt from the events of the journalled
+ * batches. Every read helper compacts first, so readers always see rollups equal to the stored events.
  *
  * @example
  * const events = new EventStore(sqlite);
@@ -91,13 +160,22 @@ export class EventStore {
   private readonly inserts = new Map<string, BetterSqlite3.Statement>();
   private readonly rollups: boolean;
   private readonly now: () => number;
+  private readonly compactThreshold: number;
   private readonly stmt: {
     registerPartition: BetterSqlite3.Statement;
-    hourly: BetterSqlite3.Statement;
-    daily: BetterSqlite3.Statement;
-    active: BetterSqlite3.Statement;
+    journal: BetterSqlite3.Statement;
+    maxBatch: BetterSqlite3.Statement;
+    hourly: MultiRowWriter;
+    daily: MultiRowWriter;
+    active: MultiRowWriter;
+    clearJournal: BetterSqlite3.Statement;
   };
+  /** The merged deltas of every journal row not folded yet (mirrors `rollup_journal`). */
+  private pending = emptyDeltas();
+  private pendingBatches = 0;
+  private nextBatch: number;
   private readonly ingestTx: (batch: readonly unknown[]) => IngestResult;
+  private readonly compactTx: () => number;
 
   constructor(
     private readonly sqlite: BetterSqlite3.Database,
@@ -105,24 +183,47 @@ export class EventStore {
   ) {
     this.rollups = opts.rollups ?? true;
     this.now = opts.now ?? Date.now;
+    this.compactThreshold = opts.compactThreshold ?? 50_000;
     for (const row of sqlite.prepare('SELECT month FROM event_partitions').all() as { month: string }[]) {
       this.known.add(row.month);
     }
     const upsert = (table: string) =>
-      sqlite.prepare(
-        `INSERT INTO ${table} (guild_id, bucket_ms, channel_id, kind, count) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (guild_id, bucket_ms, channel_id, kind) DO UPDATE SET count = count + excluded.count`,
+      new MultiRowWriter(
+        sqlite,
+        `INSERT INTO ${table} (guild_id, bucket_ms, channel_id, kind, count) VALUES`,
+        5,
+        ' ON CONFLICT (guild_id, bucket_ms, channel_id, kind) DO UPDATE SET count = count + excluded.count',
       );
     this.stmt = {
       registerPartition: sqlite.prepare(
         'INSERT OR IGNORE INTO event_partitions (month, table_name, start_ms, end_ms, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
+      journal: sqlite.prepare('INSERT INTO rollup_journal (id, created_at, months) VALUES (?, ?, ?)'),
+      maxBatch: sqlite.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM rollup_journal'),
       hourly: upsert('rollup_hourly'),
       daily: upsert('rollup_daily'),
-      active: sqlite.prepare(
-        'INSERT OR IGNORE INTO active_users_daily (guild_id, day_ms, user_id) VALUES (?, ?, ?)',
+      active: new MultiRowWriter(
+        sqlite,
+        'INSERT OR IGNORE INTO active_users_daily (guild_id, day_ms, user_id) VALUES',
+        3,
+        '',
       ),
+      clearJournal: sqlite.prepare('DELETE FROM rollup_journal'),
     };
+    this.nextBatch = ((this.stmt.maxBatch.get() as { id: number }).id || 0) + 1;
+    this.recoverJournal();
+    this.compactTx = sqlite.transaction(() => {
+      const p = this.pending;
+      flushCounts(p.hourly, this.stmt.hourly);
+      flushCounts(p.daily, this.stmt.daily);
+      for (const key of p.active) {
+        const [guild, day, user] = key.split(SEP);
+        this.stmt.active.add(guild, Number(day), user);
+      }
+      this.stmt.active.flush();
+      this.stmt.clearJournal.run();
+      return this.pendingBatches;
+    });
     this.ingestTx = sqlite.transaction((batch: readonly unknown[]) => this.ingestRows(batch));
   }
 
@@ -132,14 +233,54 @@ export class EventStore {
    * count only newly stored rows.
    */
   ingest(batch: readonly unknown[]): IngestResult {
-    return this.ingestTx(batch);
+    this.lastBatchDeltas = undefined;
+    const result = this.ingestTx(batch);
+    if (this.lastBatchDeltas) {
+      mergeDeltas(this.pending, this.lastBatchDeltas);
+      this.pendingBatches++;
+      this.nextBatch++;
+      this.lastBatchDeltas = undefined;
+      if (this.pendingCells >= this.compactThreshold) this.compact();
+    }
+    return result;
+  }
+
+  private lastBatchDeltas: Deltas | undefined;
+
+  /** Rebuilds the pending aggregate from the events of batches journalled but not folded (after a crash). */
+  private recoverJournal(): void {
+    const rows = this.sqlite.prepare('SELECT id, months FROM rollup_journal ORDER BY id').all() as {
+      id: number;
+      months: string;
+    }[];
+    if (rows.length === 0) return;
+    const byMonth = new Map<string, number[]>();
+    for (const r of rows) {
+      for (const m of JSON.parse(r.months) as string[]) byMonth.set(m, [...(byMonth.get(m) ?? []), r.id]);
+    }
+    for (const [month, ids] of byMonth) {
+      if (!this.known.has(month)) continue; // dropped by retention since
+      const stmt = this.sqlite.prepare(
+        `SELECT guild_id, ts, channel_id, user_id, kind FROM ${partitionTable(month)} WHERE batch IN (${ids.map(() => '?').join(',')})`,
+      );
+      for (const e of stmt.iterate(...ids) as IterableIterator<
+        Pick<StoredEvent, 'guild_id' | 'ts' | 'channel_id' | 'user_id' | 'kind'>
+      >) {
+        addToDeltas(this.pending, e.guild_id, e.ts, e.channel_id, e.user_id, e.kind);
+      }
+    }
+    this.pendingBatches = rows.length;
+  }
+
+  private get pendingCells(): number {
+    return this.pending.hourly.size + this.pending.daily.size + this.pending.active.size;
   }
 
   private ingestRows(batch: readonly unknown[]): IngestResult {
     const rejected: RejectedEvent[] = [];
-    const hourly = new Map<string, number>();
-    const daily = new Map<string, number>();
-    const active = new Set<string>();
+    const { hourly, daily, active } = emptyDeltas();
+    const months = new Set<string>();
+    const batchId = this.rollups ? this.nextBatch : null;
     let inserted = 0;
     let duplicates = 0;
     for (let i = 0; i < batch.length; i++) {
@@ -161,7 +302,8 @@ export class EventStore {
       }
       const channel = e.channelId ?? null;
       const user = e.userId ?? null;
-      const changes = this.insertFor(monthKey(e.ts)).run(
+      const month = monthKey(e.ts);
+      const changes = this.insertFor(month).run(
         e.id,
         e.ts,
         e.guildId,
@@ -169,6 +311,7 @@ export class EventStore {
         user,
         e.kind,
         e.attrs === undefined ? null : JSON.stringify(e.attrs),
+        batchId,
       ).changes;
       if (changes === 0) {
         duplicates++;
@@ -176,21 +319,13 @@ export class EventStore {
       }
       inserted++;
       if (!this.rollups) continue;
-      const tail = SEP + (channel ?? '') + SEP + e.kind;
-      const hk = e.guildId + SEP + hourStart(e.ts) + tail;
-      hourly.set(hk, (hourly.get(hk) ?? 0) + 1);
-      const day = dayStart(e.ts);
-      const dk = e.guildId + SEP + day + tail;
-      daily.set(dk, (daily.get(dk) ?? 0) + 1);
-      if (user !== null && !PASSIVE_KINDS.has(e.kind)) active.add(e.guildId + SEP + day + SEP + user);
+      months.add(month);
+      addToDeltas({ hourly, daily, active }, e.guildId, e.ts, channel, user, e.kind);
     }
-    if (this.rollups) {
-      flushCounts(hourly, this.stmt.hourly);
-      flushCounts(daily, this.stmt.daily);
-      for (const key of active) {
-        const [guild, day, user] = key.split(SEP);
-        this.stmt.active.run(guild, Number(day), user);
-      }
+    if (batchId !== null && inserted > 0) {
+      this.stmt.journal.run(batchId, this.now(), JSON.stringify([...months]));
+      // The in-memory aggregate and batch counter change only once the transaction commits (see ingest()).
+      this.lastBatchDeltas = { hourly, daily, active };
     }
     return { inserted, duplicates, rejected };
   }
@@ -200,11 +335,29 @@ export class EventStore {
     if (!stmt) {
       this.ensurePartition(month);
       stmt = this.sqlite.prepare(
-        `INSERT OR IGNORE INTO ${partitionTable(month)} (id, ts, guild_id, channel_id, user_id, kind, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO ${partitionTable(month)} (id, ts, guild_id, channel_id, user_id, kind, attrs, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       this.inserts.set(month, stmt);
     }
     return stmt;
+  }
+
+  /**
+   * Folds the pending rollup deltas into `rollup_hourly`, `rollup_daily` and `active_users_daily` and empties
+   * the journal, in one transaction; returns how many ingested batches were folded. The writer calls it on
+   * a timer; ingest calls it past `compactThreshold` pending cells; every read helper calls it first.
+   */
+  compact(): number {
+    if (this.pendingBatches === 0) return 0;
+    const folded = this.compactTx();
+    this.pending = emptyDeltas();
+    this.pendingBatches = 0;
+    return folded;
+  }
+
+  /** Ingested batches whose rollup deltas are not folded yet (a metric for the writer). */
+  get pendingRollupBatches(): number {
+    return this.pendingBatches;
   }
 
   /** Creates the month's table (and registers it) if it does not exist yet. Idempotent. */
@@ -278,15 +431,18 @@ export class EventStore {
     }
   }
 
-  /** Counts per hour or day bucket from the rollups (never the raw events). */
-  series(q: {
-    guildId: string;
-    fromMs: number;
-    toMs: number;
-    bucket: 'hour' | 'day';
-    kinds?: readonly EventKind[];
-    channelId?: string;
-  }): RollupPoint[] {
+  /**
+   * Counts from the rollups (never the raw events, pending deltas included), summed over the dimensions not
+   * named in `groupBy`. Rows come ordered by the grouped columns.
+   *
+   * @example
+   * // messages per channel over 30 days, busiest first:
+   * events.rollup({ guildId, fromMs, toMs, bucket: 'day', kinds: ['message'], groupBy: ['channel_id'] })
+   *   .sort((a, b) => b.count - a.count);
+   */
+  rollup<G extends RollupDimension = 'bucket_ms'>(
+    q: RollupQuery & { groupBy?: readonly G[] },
+  ): (Pick<RollupRow, G> & { count: number })[] {
     const table = q.bucket === 'hour' ? 'rollup_hourly' : 'rollup_daily';
     const params: unknown[] = [q.guildId, q.fromMs, q.toMs];
     let where = 'guild_id = ? AND bucket_ms >= ? AND bucket_ms < ?';
@@ -298,15 +454,25 @@ export class EventStore {
       where += ' AND channel_id = ?';
       params.push(q.channelId);
     }
+    this.compact();
+    const dims = [...new Set(q.groupBy ?? (['bucket_ms'] as G[]))];
+    for (const d of dims)
+      if (!ROLLUP_DIMENSIONS.includes(d)) throw new RangeError(`unknown rollup dimension ${d}`);
+    const cols = dims.map((d) => `${d}, `).join('');
+    const group = dims.length > 0 ? ` GROUP BY ${dims.join(', ')} ORDER BY ${dims.join(', ')}` : '';
     return this.sqlite
-      .prepare(
-        `SELECT bucket_ms, SUM(count) AS count FROM ${table} WHERE ${where} GROUP BY bucket_ms ORDER BY bucket_ms`,
-      )
-      .all(...params) as RollupPoint[];
+      .prepare(`SELECT ${cols}SUM(count) AS count FROM ${table} WHERE ${where}${group}`)
+      .all(...params) as (Pick<RollupRow, G> & { count: number })[];
+  }
+
+  /** Counts per hour or day bucket from the rollups (never the raw events). */
+  series(q: RollupQuery): RollupPoint[] {
+    return this.rollup({ ...q, groupBy: ['bucket_ms'] });
   }
 
   /** Distinct active users per UTC day for a guild. */
   activeUsers(q: { guildId: string; fromMs: number; toMs: number }): { day_ms: number; users: number }[] {
+    this.compact();
     return this.sqlite
       .prepare(
         'SELECT day_ms, COUNT(*) AS users FROM active_users_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? GROUP BY day_ms ORDER BY day_ms',
@@ -323,6 +489,7 @@ export class EventStore {
       throw new RangeError('keepMonths must be a positive integer');
     const d = new Date(nowMs);
     const cutoff = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - (keepMonths - 1), 1);
+    this.compact(); // fold journalled batches first: their events are about to disappear
     const dropped: string[] = [];
     for (const p of this.partitions()) {
       if (p.endMs > cutoff) continue;
@@ -338,10 +505,58 @@ export class EventStore {
   }
 }
 
-function flushCounts(counts: Map<string, number>, stmt: BetterSqlite3.Statement): void {
+function flushCounts(counts: Map<string, number>, w: MultiRowWriter): void {
   for (const [key, n] of counts) {
     const [guild, bucket, channel, kind] = key.split(SEP);
-    stmt.run(guild, Number(bucket), channel, kind, n);
+    w.add(guild, Number(bucket), channel, kind, n);
+  }
+  w.flush();
+}
+
+/**
+ * Writes many rows with one multi-row `INSERT … VALUES (…), (…), …` statement per chunk instead of one
+ * statement per row: the per-statement cost dominates small rollup upserts.
+ */
+class MultiRowWriter {
+  private static readonly CHUNK = 64;
+  private readonly full: BetterSqlite3.Statement;
+  private readonly partial = new Map<number, BetterSqlite3.Statement>();
+  private params: unknown[] = [];
+
+  constructor(
+    private readonly sqlite: BetterSqlite3.Database,
+    private readonly head: string,
+    private readonly width: number,
+    private readonly tail: string,
+  ) {
+    this.full = this.prepare(MultiRowWriter.CHUNK);
+  }
+
+  add(...values: unknown[]): void {
+    for (const v of values) this.params.push(v);
+    if (this.params.length === MultiRowWriter.CHUNK * this.width) {
+      this.full.run(this.params);
+      this.params = [];
+    }
+  }
+
+  flush(): void {
+    const rows = this.params.length / this.width;
+    if (rows === 0) return;
+    let stmt = this.partial.get(rows);
+    if (!stmt) {
+      stmt = this.prepare(rows);
+      this.partial.set(rows, stmt);
+    }
+    stmt.run(this.params);
+    this.params = [];
+  }
+
+  private prepare(rows: number): BetterSqlite3.Statement {
+    const tuple = `(${Array.from({ length: this.width }, () => '?').join(', ')})`;
+    return this.sqlite.prepare(
+      `${this.head} ${Array.from({ length: rows }, () => tuple).join(', ')}${this.tail}`,
+    );
   }
 }
 

@@ -37,9 +37,12 @@ export interface Storage {
  * storage.events.ingest(batch);
  * await storage.close();
  */
-export function openStorage(opts: DatabaseOptions, o: { migrate: boolean; log?: Logger }): Storage {
+export function openStorage(
+  opts: DatabaseOptions,
+  o: { migrate: boolean; log?: Logger; trace?: (sql: string) => void; now?: () => number },
+): Storage {
   const { file, db, sqlite } = openDatabase(opts, o);
-  const events = new EventStore(sqlite);
+  const events = new EventStore(sqlite, { now: o.now });
   let open = true;
   return {
     file,

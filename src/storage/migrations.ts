@@ -74,6 +74,10 @@ export const MIGRATIONS: readonly Migration[] = [
         guild_id TEXT NOT NULL, day_ms INTEGER NOT NULL, user_id TEXT NOT NULL,
         PRIMARY KEY (guild_id, day_ms, user_id)
       ) WITHOUT ROWID;
+      -- Ingested batches whose rollup deltas are not folded into the tables above yet: one row per batch
+      -- (its events carry the batch id), written in the batch's transaction, deleted by the compaction that
+      -- folds it (see EventStore).
+      CREATE TABLE rollup_journal (id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, months TEXT NOT NULL);
     `,
   },
   {

@@ -104,6 +104,13 @@ export interface ActiveUsersDailyTable {
   user_id: string;
 }
 
+/** Ingested batches whose rollup deltas compaction has not folded in yet; `months` is a JSON list. */
+export interface RollupJournalTable {
+  id: number;
+  created_at: number;
+  months: string;
+}
+
 /** Applied migrations (the version is also kept in `PRAGMA user_version`). */
 export interface MigrationsTable {
   version: number;
@@ -123,6 +130,7 @@ export interface Database {
   event_partitions: EventPartitionsTable;
   rollup_hourly: RollupTable;
   rollup_daily: RollupTable;
+  rollup_journal: RollupJournalTable;
   active_users_daily: ActiveUsersDailyTable;
   schema_migrations: MigrationsTable;
 }
