@@ -55,13 +55,17 @@ export class AnalyticsQueries {
     return s;
   }
 
-  /** Totals per kind over the range (hourly rollups). */
+  /** Totals per kind over the range (hourly rollups, pending deltas included). */
   countsByKind(guildId: string, r: Range): Record<EventKind, number> {
-    const rows = this.stmt(
-      'SELECT kind, SUM(count) AS n FROM rollup_hourly WHERE guild_id = ? AND bucket_ms >= ? AND bucket_ms < ? GROUP BY kind',
-    ).all(guildId, r.fromMs, r.toMs) as { kind: string; n: number }[];
+    const rows = this.events.rollup({
+      guildId,
+      fromMs: r.fromMs,
+      toMs: r.toMs,
+      bucket: 'hour',
+      groupBy: ['kind'],
+    });
     const out = Object.fromEntries(EVENT_KINDS.map((k) => [k, 0])) as Record<EventKind, number>;
-    for (const row of rows) if (row.kind in out) out[row.kind as EventKind] = row.n;
+    for (const row of rows) if (row.kind in out) out[row.kind] = row.count;
     return out;
   }
 
@@ -71,6 +75,7 @@ export class AnalyticsQueries {
     const span = r.toMs - r.fromMs;
     const previous = this.countsByKind(guildId, { fromMs: r.fromMs - span, toMs: r.fromMs });
     const dayFrom = r.fromMs - (r.fromMs % DAY_MS);
+    this.events.compact(); // direct reads of active_users_daily below
     const active = this.stmt(
       'SELECT COUNT(DISTINCT user_id) AS n FROM active_users_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ?',
     ).get(guildId, dayFrom, r.toMs) as { n: number };
@@ -78,10 +83,18 @@ export class AnalyticsQueries {
       'SELECT AVG(n) AS avg, MAX(n) AS max FROM (SELECT COUNT(*) AS n FROM active_users_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? GROUP BY day_ms)',
     ).get(guildId, dayFrom, r.toMs) as { avg: number | null; max: number | null };
     const topChannels = this.topChannels(guildId, r, 'message', 5);
-    const busiest = this.stmt(
-      `SELECT (bucket_ms / ${HOUR_MS}) % 24 AS h, SUM(count) AS n FROM rollup_hourly
-       WHERE guild_id = ? AND bucket_ms >= ? AND bucket_ms < ? AND kind = 'message' GROUP BY h ORDER BY n DESC, h LIMIT 1`,
-    ).get(guildId, r.fromMs, r.toMs) as { h: number; n: number } | undefined;
+    const hours = new Array<number>(24).fill(0);
+    for (const p of this.events.series({
+      guildId,
+      fromMs: r.fromMs,
+      toMs: r.toMs,
+      bucket: 'hour',
+      kinds: ['message'],
+    })) {
+      hours[Math.floor(p.bucket_ms / HOUR_MS) % 24]! += p.count;
+    }
+    const peak = Math.max(...hours);
+    const busiest = peak > 0 ? hours.indexOf(peak) : null;
     const change = (now: number, before: number) =>
       before === 0 ? null : Math.round(((now - before) / before) * 10_000) / 100;
     return {
@@ -98,7 +111,7 @@ export class AnalyticsQueries {
       activeUsers: active.n,
       avgDailyActiveUsers: daily.avg === null ? 0 : Math.round(daily.avg * 100) / 100,
       peakDailyActiveUsers: daily.max ?? 0,
-      busiestHourUtc: busiest ? busiest.h : null,
+      busiestHourUtc: busiest,
       topChannels,
     };
   }
@@ -114,17 +127,24 @@ export class AnalyticsQueries {
 
   /** Channels with the most events of a kind. */
   topChannels(guildId: string, r: Range, kind: EventKind, limit: number) {
-    const rows = this.stmt(
-      `SELECT channel_id, SUM(count) AS n FROM rollup_hourly
-       WHERE guild_id = ? AND bucket_ms >= ? AND bucket_ms < ? AND kind = ? AND channel_id <> ''
-       GROUP BY channel_id ORDER BY n DESC, channel_id LIMIT ?`,
-    ).all(guildId, r.fromMs, r.toMs, kind, limit) as { channel_id: string; n: number }[];
-    return rows.map((row) => ({ channelId: row.channel_id, count: row.n }));
+    return this.events
+      .rollup({
+        guildId,
+        fromMs: r.fromMs,
+        toMs: r.toMs,
+        bucket: 'hour',
+        kinds: [kind],
+        groupBy: ['channel_id'],
+      })
+      .filter((row) => row.channel_id !== '')
+      .sort((a, b) => b.count - a.count || (a.channel_id < b.channel_id ? -1 : 1))
+      .slice(0, limit)
+      .map((row) => ({ channelId: row.channel_id, count: row.count }));
   }
 
   /** Daily active users, zero-filled, and the distinct users over the whole range. */
   activeUsers(guildId: string, r: Range) {
-    const rows = this.events.activeUsers({ guildId, fromMs: r.fromMs, toMs: r.toMs });
+    const rows = this.events.activeUsers({ guildId, fromMs: r.fromMs, toMs: r.toMs }); // compacts first
     const points = zeroFill(
       rows.map((x) => ({ bucket_ms: x.day_ms, count: x.users })),
       r,
@@ -156,6 +176,7 @@ export class AnalyticsQueries {
   topMembers(guildId: string, r: Range, limit: number) {
     const u = this.union(guildId, r, 'user_id', "kind = 'message' AND user_id IS NOT NULL");
     if (u.sql === '') return [];
+    this.events.compact();
     const rows = this.sqlite
       .prepare(
         `SELECT m.user_id, m.n,
@@ -195,6 +216,7 @@ export class AnalyticsQueries {
    */
   retention(guildId: string, r: Range, cohortMs: number, nowMs: number) {
     const scanTo = Math.min(nowMs + 1, r.toMs + 31 * DAY_MS);
+    this.events.compact();
     const joins = this.union(guildId, r, 'user_id, ts', "kind = 'member_join' AND user_id IS NOT NULL");
     const msgs = this.union(
       guildId,

@@ -145,6 +145,7 @@ export function createLocalOps<M>(
         );
       },
     };
+    op.before?.(base, parsed.data);
     let output: unknown;
     try {
       output = db.transaction(() => op.handler(ctx, parsed.data));

@@ -52,6 +52,11 @@ export interface WriteContext extends ReadContext {
 export interface OpOptions<I, O> {
   /** Cache tags the write makes stale (invalidated after commit). */
   readonly tags?: (input: I, output: O) => readonly string[];
+  /**
+   * Writes only: runs synchronously right before the transaction, outside it (e.g. to fold the event
+   * store's pending rollups, which must not happen inside a transaction that could still roll back).
+   */
+  readonly before?: (ctx: ReadContext, input: I) => void;
   /** May shards call it over `/internal/v1`? Admin-only operations say false. Default true. */
   readonly internal?: boolean;
   readonly description?: string;
@@ -76,6 +81,7 @@ export interface WriteOp<N extends string = string, I = unknown, O = unknown> ex
   readonly kind: 'write';
   readonly handler: (ctx: WriteContext, input: I) => O;
   readonly tags: (input: I, output: O) => readonly string[];
+  readonly before: ((ctx: ReadContext, input: I) => void) | undefined;
 }
 
 /** Any operation. */
@@ -149,6 +155,7 @@ export function defineWrite(name: string, input: z.ZodType, ...rest: unknown[]):
     output,
     handler: handler as WriteOp['handler'],
     tags: (opts.tags ?? (() => [])) as WriteOp['tags'],
+    before: opts.before as WriteOp['before'],
     internal: opts.internal ?? true,
     description: opts.description,
   };

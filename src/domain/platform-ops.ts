@@ -416,14 +416,12 @@ export const authSyncLogin = defineWrite(
           updated_at: ctx.now,
         })
         .onConflict((oc) =>
-          oc
-            .column('id')
-            .doUpdateSet({
-              username: u.username,
-              global_name: u.globalName,
-              avatar: u.avatar,
-              updated_at: ctx.now,
-            }),
+          oc.column('id').doUpdateSet({
+            username: u.username,
+            global_name: u.globalName,
+            avatar: u.avatar,
+            updated_at: ctx.now,
+          }),
         ),
     );
     db.run(db.q.deleteFrom('discord_guild_roles').where('user_id', '=', u.id));
@@ -536,7 +534,11 @@ export const privacyDeleteUserData = defineWrite(
     });
     return { eventsDeleted, activeDaysDeleted };
   },
-  { tags: (i) => [tags.analytics(i.guildId)] },
+  {
+    tags: (i) => [tags.analytics(i.guildId)],
+    // Fold pending rollup deltas first, or a later compaction would re-add the user's activity days.
+    before: (ctx) => ctx.events.compact(),
+  },
 );
 
 // ---------------------------------------------------------------- audit
