@@ -207,8 +207,9 @@ export function readCogStates(ctx: ReadContext, guildId: string): CogStateDto[] 
   const byCog = new Map(rows.map((r) => [r.cog, r]));
   return ctx.cogs.list().map((cog) => {
     const row = byCog.get(cog.name);
+    // A stored '{}' means "never configured": the cog's defaults apply.
     let config: Record<string, unknown> = {};
-    if (row) config = JSON.parse(row.config) as Record<string, unknown>;
+    if (row && row.config !== '{}') config = JSON.parse(row.config) as Record<string, unknown>;
     else {
       const defaults = cog.configSchema.safeParse({});
       if (defaults.success && isRecord(defaults.data)) config = defaults.data;
@@ -239,12 +240,10 @@ export const cogsSetEnabled = defineWrite(
     const cog = findCog(ctx.cogs, input.cog);
     if (!cog) throw new AppError(404, 'cog_not_found', `No cog named ${input.cog}`);
     const enabled = input.enabled ? 1 : 0;
-    const defaults = cog.configSchema.safeParse({});
-    const initial = JSON.stringify(defaults.success && isRecord(defaults.data) ? defaults.data : {});
     ctx.db.run(
       ctx.db.q
         .insertInto('guild_cogs')
-        .values({ guild_id: input.guildId, cog: cog.name, enabled, config: initial, updated_at: ctx.now })
+        .values({ guild_id: input.guildId, cog: cog.name, enabled, config: '{}', updated_at: ctx.now })
         .onConflict((oc) => oc.columns(['guild_id', 'cog']).doUpdateSet({ enabled, updated_at: ctx.now })),
     );
     ctx.audit({

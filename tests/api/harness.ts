@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { type ApiDepsExtras, createApiApp, createApiDeps, type ApiApp } from '../../src/api/app.js';
 import { issueAccessToken, issueServiceToken } from '../../src/api/auth/tokens.js';
 import type { ApiDeps } from '../../src/api/deps.js';
+import type { AnyRoute } from '../../src/api/http/route.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { staticCogCatalog } from '../../src/domain/cog-catalog.js';
 import type { GuildRole } from '../../src/domain/tables.js';
@@ -85,6 +86,7 @@ export interface TestApi {
 export async function startTestApi(
   env: Record<string, string> = {},
   extras: ApiDepsExtras = {},
+  opts: { extraRoutes?: readonly AnyRoute[] } = {},
 ): Promise<TestApi> {
   const tmp = tempDir('guildhall-api-');
   const config = loadConfig(
@@ -105,7 +107,7 @@ export async function startTestApi(
   const metrics = createMetricsRegistry({ role: 'api', defaultMetrics: false });
   const storage = openStorage(config.storage, { migrate: true, log });
   const deps = await createApiDeps({ config, log, metrics, storage }, { cogs: testCogs, ...extras });
-  const api = createApiApp(deps);
+  const api = createApiApp(deps, opts);
   const server: Server = api.app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const { port } = server.address() as AddressInfo;

@@ -52,19 +52,15 @@ export class RefreshTokens {
 
   /** Exchanges a live token for a new one (same family); detects reuse. Throws `401` otherwise. */
   rotate(token: string): { userId: string; token: string } {
-    return this.db.transaction(() => {
+    // The transaction returns its verdict instead of throwing, so the family revocation on reuse commits.
+    const result = this.db.transaction((): { userId: string; token: string } | 'reused' | 'expired' => {
       const row = this.find(token);
       const now = this.now();
       if (row.revoked_at !== null || row.replaced_by !== null) {
         this.revokeFamilyById(row.family_id, now);
-        throw new AppError(
-          401,
-          'refresh_token_reused',
-          'This refresh token was already used; every session of this login has been revoked',
-        );
+        return 'reused';
       }
-      if (row.expires_at <= now)
-        throw new AppError(401, 'refresh_token_expired', 'The refresh token has expired');
+      if (row.expires_at <= now) return 'expired';
       const next = this.issue(row.user_id, row.family_id);
       const nextRow = this.find(next);
       this.db.run(
@@ -75,6 +71,16 @@ export class RefreshTokens {
       );
       return { userId: row.user_id, token: next };
     });
+    if (result === 'reused') {
+      throw new AppError(
+        401,
+        'refresh_token_reused',
+        'This refresh token was already used; every session of this login has been revoked',
+      );
+    }
+    if (result === 'expired')
+      throw new AppError(401, 'refresh_token_expired', 'The refresh token has expired');
+    return result;
   }
 
   /** Logout: revokes the token's whole family. Unknown tokens are ignored (logout is idempotent). */

@@ -37,7 +37,7 @@ const refreshBody = z
   .meta({ description: 'Omit to use the refresh cookie set at login' });
 
 function redirectUri(deps: ApiDeps, ctx: Context): string {
-  const base = deps.config.api.publicUrl?.replace(/\/+$/, '') ?? ctx.origin;
+  const base = deps.config.api.publicUrl?.replace(/\/+$/, '') ?? `${ctx.protocol}://${ctx.host}`;
   return `${base}${AUTH_PATH}/callback`;
 }
 
