@@ -215,7 +215,7 @@ export function createApiApp(deps: ApiDeps, opts: { extraRoutes?: readonly AnyRo
     router[route.method](route.path, routeMiddleware(route, deps, metrics) as never);
 
   app.use(requestContext(log, deps.metrics));
-  app.use(errorMiddleware(log) as never);
+  app.use(errorMiddleware(log, configSecrets(deps.config)) as never);
   app.use(cors(deps.config.api.corsOrigins) as never);
   app.use(authenticate(deps));
   app.use(rateLimit(deps.rateLimiter, deps.metrics));
@@ -235,4 +235,15 @@ export function createApiApp(deps: ApiDeps, opts: { extraRoutes?: readonly AnyRo
 
 function serverUrl(deps: ApiDeps): { serverUrl?: string } {
   return deps.config.api.publicUrl ? { serverUrl: deps.config.api.publicUrl } : {};
+}
+
+function configSecrets(config: ApiConfig): string[] {
+  const values = [
+    config.api.jwtSecret,
+    ...config.api.jwtPreviousSecrets,
+    config.api.jwtPrivateKey,
+    config.discord.clientSecret,
+    config.discord.token,
+  ];
+  return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
 }

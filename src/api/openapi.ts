@@ -135,7 +135,9 @@ export function buildOpenApi(routes: readonly AnyRoute[], o: { serverUrl?: strin
           ? {
               content: {
                 [r.raw.contentType]: {
-                  schema: r.raw.schema ? c.convert(r.raw.schema, 'output') : { type: 'string' },
+                  schema: r.raw.schema
+                    ? c.convert(r.raw.schema, 'output')
+                    : { type: r.raw.contentType.includes('json') ? 'object' : 'string' },
                 },
               },
             }

@@ -73,15 +73,15 @@ interface OpBase<N extends string, I, O> {
 /** A read operation (no transaction, no audit). */
 export interface ReadOp<N extends string = string, I = unknown, O = unknown> extends OpBase<N, I, O> {
   readonly kind: 'read';
-  readonly handler: (ctx: ReadContext, input: I) => O;
+  handler(ctx: ReadContext, input: I): O;
 }
 
 /** A write operation: runs in one SQLite transaction together with its audit rows. */
 export interface WriteOp<N extends string = string, I = unknown, O = unknown> extends OpBase<N, I, O> {
   readonly kind: 'write';
-  readonly handler: (ctx: WriteContext, input: I) => O;
-  readonly tags: (input: I, output: O) => readonly string[];
-  readonly before: ((ctx: ReadContext, input: I) => void) | undefined;
+  handler(ctx: WriteContext, input: I): O;
+  tags(input: I, output: O): readonly string[];
+  before?(ctx: ReadContext, input: I): void;
 }
 
 /** Any operation. */
@@ -155,7 +155,7 @@ export function defineWrite(name: string, input: z.ZodType, ...rest: unknown[]):
     output,
     handler: handler as WriteOp['handler'],
     tags: (opts.tags ?? (() => [])) as WriteOp['tags'],
-    before: opts.before as WriteOp['before'],
+    ...(opts.before ? { before: opts.before as NonNullable<WriteOp['before']> } : {}),
     internal: opts.internal ?? true,
     description: opts.description,
   };

@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { AppError, isAppError } from '../../errors/app-error.js';
 import type { Logger } from '../../logging/logger.js';
 
@@ -59,7 +59,7 @@ export function toAppError(err: unknown): AppError {
  * @example
  * app.use(errorMiddleware(log));
  */
-export function errorMiddleware(log: Logger): Middleware {
+export function errorMiddleware(log: Logger, configSecrets: readonly string[] = []): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -67,7 +67,11 @@ export function errorMiddleware(log: Logger): Middleware {
       const appErr = toAppError(err);
       const requestId = (ctx.state as { requestId?: string }).requestId;
       if (appErr.status >= 500) {
-        log.error({ err: isAppError(err) ? appErr : err, requestId, path: ctx.path }, 'request failed');
+        const secrets = [...configSecrets, ...requestCredentials(ctx)];
+        log.error(
+          { err: scrubError(isAppError(err) ? appErr : err, secrets), requestId, path: ctx.path },
+          'request failed',
+        );
       } else {
         log.debug({ code: appErr.code, status: appErr.status, requestId }, 'request refused');
       }
@@ -111,4 +115,41 @@ export function notFoundMiddleware(): Middleware {
     if (ctx.status === 404)
       throw new AppError(404, 'route_not_found', `No route for ${ctx.method} ${ctx.path}`);
   };
+}
+
+/** The credentials a request carried (bearer token, API key, cookie values), to scrub from error logs. */
+function requestCredentials(ctx: Context): string[] {
+  const out: string[] = [];
+  const auth = ctx.get('Authorization');
+  if (auth) out.push(auth.replace(/^\S+\s+/, ''));
+  const key = ctx.get('X-API-Key');
+  if (key) out.push(key);
+  for (const part of ctx.get('Cookie').split(';')) {
+    const value = part.split('=').slice(1).join('=').trim();
+    if (value) out.push(value);
+  }
+  return out;
+}
+
+/**
+ * A loggable copy of an error with every known secret (config secrets, the request's credentials) replaced
+ * by `[redacted]` in its message, stack and cause chain — a library that echoes a token into an error
+ * message must not put it into the log.
+ *
+ * @example
+ * log.error({ err: scrubError(err, [config.api.jwtSecret]) }, 'failed');
+ */
+export function scrubError(err: unknown, secrets: readonly string[]): unknown {
+  const live = secrets.filter((s) => s.length >= 8);
+  const scrub = (text: string) => live.reduce((t, s) => t.split(s).join('[redacted]'), text);
+  const walk = (e: unknown, depth: number): unknown => {
+    if (!(e instanceof Error) || depth > 3) return typeof e === 'string' ? scrub(e) : e;
+    const copy: Record<string, unknown> = { type: e.name, message: scrub(e.message) };
+    if (e.stack) copy.stack = scrub(e.stack);
+    const code = (e as { code?: unknown }).code;
+    if (code !== undefined) copy.code = code;
+    if (e.cause !== undefined) copy.cause = walk(e.cause, depth + 1);
+    return copy;
+  };
+  return walk(err, 0);
 }
