@@ -210,6 +210,23 @@ export const spec = {
       'Shard lease TTL in milliseconds; renewed every TTL/3.',
     ),
   },
+  coordination: {
+    identifyReserve: envVar(
+      'IDENTIFY_RESERVE',
+      z.coerce.number().int().min(0).default(10),
+      'Session starts kept in reserve: identifies are refused (shards wait for the daily reset) rather than spend them.',
+    ),
+    sessionFlushMs: envVar(
+      'SESSION_FLUSH_MS',
+      z.coerce.number().int().min(0).default(1000),
+      'Longest delay before resume state (session id, seq) is written to Redis.',
+    ),
+    redisCommandTimeoutMs: envVar(
+      'REDIS_COMMAND_TIMEOUT_MS',
+      z.coerce.number().int().min(100).default(2000),
+      'Bound on every Redis call; coordination calls fail with coordination_unavailable after it.',
+    ),
+  },
   controller: {
     namespace: envVar('K8S_NAMESPACE', z.string().default('default'), 'Namespace of the shard StatefulSet.'),
     shardStatefulSet: envVar(
