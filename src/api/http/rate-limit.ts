@@ -32,8 +32,8 @@ export function rateLimit(limiter: RateLimiter, registry: Registry): Middleware<
     const key = p ? principalKey(p) : `ip:${ctx.ip}`;
     const d = await limiter.consume(key);
     ctx.set('RateLimit-Limit', String(d.limit));
-    ctx.set('RateLimit-Remaining', String(d.remaining));
-    ctx.set('RateLimit-Reset', String(Math.ceil(d.resetMs / 1000)));
+    if (d.remaining !== undefined) ctx.set('RateLimit-Remaining', String(d.remaining));
+    if (d.resetMs !== undefined) ctx.set('RateLimit-Reset', String(Math.ceil(d.resetMs / 1000)));
     if (!d.allowed) {
       limited.inc({ principal_kind: p?.kind ?? 'anonymous' });
       const retryAfterSeconds = Math.max(1, Math.ceil(d.retryAfterMs / 1000));

@@ -2,9 +2,10 @@
 export interface RateDecision {
   readonly allowed: boolean;
   readonly limit: number;
-  readonly remaining: number;
-  /** Milliseconds until the bucket is full again. */
-  readonly resetMs: number;
+  /** Requests left now, when the backend knows (the header is omitted otherwise). */
+  readonly remaining?: number;
+  /** Milliseconds until the bucket is full again, when the backend knows. */
+  readonly resetMs?: number;
   /** Milliseconds until a request would be allowed (0 when allowed). */
   readonly retryAfterMs: number;
 }
