@@ -31,9 +31,10 @@ export async function startApi(ctx: RoleContext, extras: ApiDepsExtras = {}): Pr
   );
   const api = createApiApp(deps);
   const server = api.app.listen(ctx.config.api.port, ctx.config.api.host);
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 60_000;
+  // Keep-alive longer than a typical load balancer's idle timeout (60 s), so it closes idle sockets first.
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
