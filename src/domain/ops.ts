@@ -62,22 +62,33 @@ export interface OpOptions<I, O> {
   readonly description?: string;
 }
 
-interface OpBase<N extends string, I, O> {
+interface OpBase<N extends string, I, O, In> {
   readonly name: N;
-  readonly input: z.ZodType<I>;
+  /** Validates calls; `In` is what callers pass (before defaults), `I` what the handler gets. */
+  readonly input: z.ZodType<I, In>;
   readonly output: z.ZodType<O> | undefined;
   readonly internal: boolean;
   readonly description: string | undefined;
 }
 
 /** A read operation (no transaction, no audit). */
-export interface ReadOp<N extends string = string, I = unknown, O = unknown> extends OpBase<N, I, O> {
+export interface ReadOp<N extends string = string, I = unknown, O = unknown, In = I> extends OpBase<
+  N,
+  I,
+  O,
+  In
+> {
   readonly kind: 'read';
   handler(ctx: ReadContext, input: I): O;
 }
 
 /** A write operation: runs in one SQLite transaction together with its audit rows. */
-export interface WriteOp<N extends string = string, I = unknown, O = unknown> extends OpBase<N, I, O> {
+export interface WriteOp<N extends string = string, I = unknown, O = unknown, In = I> extends OpBase<
+  N,
+  I,
+  O,
+  In
+> {
   readonly kind: 'write';
   handler(ctx: WriteContext, input: I): O;
   tags(input: I, output: O): readonly string[];
@@ -86,7 +97,7 @@ export interface WriteOp<N extends string = string, I = unknown, O = unknown> ex
 
 /** Any operation. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyOp = ReadOp<string, any, any> | WriteOp<string, any, any>;
+export type AnyOp = ReadOp<string, any, any, any> | WriteOp<string, any, any, any>;
 
 type Handler<C, S extends z.ZodType, O> = (ctx: C, input: z.output<S>) => O;
 
@@ -104,14 +115,14 @@ export function defineRead<N extends string, S extends z.ZodType, O>(
   input: S,
   handler: Handler<ReadContext, S, O>,
   opts?: OpOptions<z.output<S>, O>,
-): ReadOp<N, z.output<S>, O>;
+): ReadOp<N, z.output<S>, O, z.input<S>>;
 export function defineRead<N extends string, S extends z.ZodType, OS extends z.ZodType>(
   name: N,
   input: S,
   output: OS,
   handler: Handler<ReadContext, S, z.input<OS>>,
   opts?: OpOptions<z.output<S>, z.input<OS>>,
-): ReadOp<N, z.output<S>, z.input<OS>>;
+): ReadOp<N, z.output<S>, z.input<OS>, z.input<S>>;
 export function defineRead(name: string, input: z.ZodType, ...rest: unknown[]): ReadOp {
   const { output, handler, opts } = splitArgs(rest);
   return {
@@ -138,14 +149,14 @@ export function defineWrite<N extends string, S extends z.ZodType, O>(
   input: S,
   handler: Handler<WriteContext, S, O>,
   opts?: OpOptions<z.output<S>, O>,
-): WriteOp<N, z.output<S>, O>;
+): WriteOp<N, z.output<S>, O, z.input<S>>;
 export function defineWrite<N extends string, S extends z.ZodType, OS extends z.ZodType>(
   name: N,
   input: S,
   output: OS,
   handler: Handler<WriteContext, S, z.input<OS>>,
   opts?: OpOptions<z.output<S>, z.input<OS>>,
-): WriteOp<N, z.output<S>, z.input<OS>>;
+): WriteOp<N, z.output<S>, z.input<OS>, z.input<S>>;
 export function defineWrite(name: string, input: z.ZodType, ...rest: unknown[]): WriteOp {
   const { output, handler, opts } = splitArgs(rest);
   return {
@@ -179,14 +190,10 @@ function splitArgs(rest: unknown[]): {
 /** Maps op names to their definitions, from a tuple of ops. */
 export type OpMap<T extends readonly AnyOp[]> = { [O in T[number] as O['name']]: O };
 
-/** The input type of an op. */
-export type OpInput<O> = O extends ReadOp<string, infer I, unknown> | WriteOp<string, infer I, unknown>
-  ? I
-  : never;
+/** What callers pass to an op (its input schema's input type: defaults may be omitted). */
+export type OpInput<O> = O extends { readonly input: z.ZodType<unknown, infer In> } ? In : never;
 /** The output type of an op. */
-export type OpOutput<O> = O extends ReadOp<string, unknown, infer R> | WriteOp<string, unknown, infer R>
-  ? R
-  : never;
+export type OpOutput<O> = O extends { handler(ctx: never, input: never): infer R } ? R : never;
 
 /** Names of the read ops in a map. */
 export type ReadNames<M> = { [K in keyof M]: M[K] extends { kind: 'read' } ? K : never }[keyof M] & string;
