@@ -3,14 +3,30 @@ import { EVENT_KINDS, type EventKind, type EventStore } from '../storage/index.j
 import { DAY_MS, HOUR_MS } from '../storage/partitions.js';
 import { iso } from '../domain/schemas.js';
 
-/** A time range `[fromMs, toMs)` already aligned to the bucket. */
+/**
+ * A time range `[fromMs, toMs)` already aligned to the bucket.
+ *
+ * @example
+ * const r: Range = { fromMs: Date.UTC(2026, 10, 1), toMs: Date.UTC(2026, 11, 1) };
+ */
 export interface Range {
   readonly fromMs: number;
   readonly toMs: number;
 }
 
-/** Bucket widths in ms. */
+/**
+ * Bucket widths in ms.
+ *
+ * @example
+ * BUCKET_MS.hour; // 3_600_000
+ */
 export const BUCKET_MS = { hour: HOUR_MS, day: DAY_MS } as const;
+/**
+ * Bucket width of a series.
+ *
+ * @example
+ * const b: Bucket = 'day';
+ */
 export type Bucket = keyof typeof BUCKET_MS;
 
 /**

@@ -42,7 +42,12 @@ import { metaRoutes } from './resources/meta.js';
 import { roleRoutes } from './resources/roles.js';
 import { userRoutes } from './resources/users.js';
 
-/** What {@link createApiDeps} cannot invent. */
+/**
+ * What {@link createApiDeps} cannot invent.
+ *
+ * @example
+ * const base: ApiDepsBase = { config, log, metrics, storage };
+ */
 export interface ApiDepsBase {
   readonly config: ApiConfig;
   readonly log: Logger;
@@ -50,7 +55,12 @@ export interface ApiDepsBase {
   readonly storage: Storage;
 }
 
-/** Replaceable parts; each defaults to the in-memory / single-process version. */
+/**
+ * Replaceable parts; each defaults to the in-memory / single-process version.
+ *
+ * @example
+ * const extras: ApiDepsExtras = { cache: apiCacheFromCoordination(coordination.cache) };
+ */
 export interface ApiDepsExtras {
   readonly cache?: ApiCache;
   readonly rateLimiter?: RateLimiter;
@@ -179,7 +189,12 @@ export function apiRoutes(getDoc: () => OpenApiDocument, extra: readonly AnyRout
   ];
 }
 
-/** A built API: the koa app, its routes and document, and shutdown of long-lived responses. */
+/**
+ * A built API: the koa app, its routes and document, and shutdown of long-lived responses.
+ *
+ * @example
+ * const { app, closeStreams } = createApiApp(deps);
+ */
 export interface ApiApp {
   readonly app: Koa<ApiState>;
   readonly router: Router;

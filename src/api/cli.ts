@@ -18,7 +18,12 @@ const args = z.strictObject({
 const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 const MAX_TTL = 30 * 86_400;
 
-/** Parses `3600`, `90m`, `12h`, `7d` into seconds. */
+/**
+ * Parses `3600`, `90m`, `12h`, `7d` into seconds.
+ *
+ * @example
+ * parseTtl('12h', 3600); // 43200
+ */
 export function parseTtl(ttl: number | string | undefined, fallback: number): number {
   if (ttl === undefined) return fallback;
   if (typeof ttl === 'number') return ttl;

@@ -17,7 +17,12 @@ import type { ClusterView } from './ports/cluster-view.js';
 import type { LiveFeed } from './ports/live-feed.js';
 import type { RateLimiter } from './ports/rate-limiter.js';
 
-/** The config sections the API reads. */
+/**
+ * The config sections the API reads.
+ *
+ * @example
+ * const config: ApiConfig = { api: full.api, discord: full.discord };
+ */
 export interface ApiConfig {
   readonly api: Config['api'];
   readonly discord: Config['discord'];
@@ -27,6 +32,9 @@ export interface ApiConfig {
  * Everything the HTTP layer needs, built once by `createApiDeps` and passed in (no globals). Tests build
  * it around a temp SQLite file; the lead swaps the memory ports (cache, rate limiter, live feed, cluster
  * view) for the coordination layer's Redis-backed ones.
+ *
+ * @example
+ * const deps: ApiDeps = await createApiDeps({ config, log, metrics, storage });
  */
 export interface ApiDeps {
   readonly config: ApiConfig;

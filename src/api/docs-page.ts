@@ -70,7 +70,12 @@ main{padding:16px 28px;max-width:1100px}h1 small{font-size:14px;color:#678}
 pre{background:#f3f5f7;padding:8px;overflow:auto;max-height:360px}table{border-collapse:collapse}td,th{border:1px solid #dde;padding:3px 6px;text-align:left;vertical-align:top}
 `;
 
-/** The docs page HTML (self-contained: inline script and style, no CDN). */
+/**
+ * The docs page HTML (self-contained: inline script and style, no CDN).
+ *
+ * @example
+ * ctx.type = 'text/html'; ctx.body = DOCS_HTML;
+ */
 export const DOCS_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>guildhall API</title><style>${STYLE}</style></head>
@@ -78,5 +83,10 @@ export const DOCS_HTML = `<!doctype html>
 
 const hash = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
 
-/** Content-Security-Policy for the docs page: only its own inline script and style, same-origin fetch. */
+/**
+ * Content-Security-Policy for the docs page: only its own inline script and style, same-origin fetch.
+ *
+ * @example
+ * ctx.set('Content-Security-Policy', DOCS_CSP);
+ */
 export const DOCS_CSP = `default-src 'none'; script-src ${hash(SCRIPT)}; style-src ${hash(STYLE)}; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;

@@ -1,7 +1,12 @@
 import Router from '@koa/router';
 import type { Registry } from 'prom-client';
 
-/** Readiness probes: each returns true when its component can serve. */
+/**
+ * Readiness probes: each returns true when its component can serve.
+ *
+ * @example
+ * const storageReady: ReadinessCheck = () => storage.isOpen;
+ */
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
 /**

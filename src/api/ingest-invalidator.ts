@@ -1,7 +1,12 @@
 import { tags } from '../domain/platform-ops.js';
 import type { ApiCache } from './ports/cache.js';
 
-/** Options of {@link createIngestInvalidator}. */
+/**
+ * Options of {@link createIngestInvalidator}.
+ *
+ * @example
+ * createIngestInvalidator(cache, { minIntervalMs: 2000 });
+ */
 export interface IngestInvalidatorOptions {
   /** At most one invalidation per guild per interval; the last one is never dropped (default 5 s). */
   readonly minIntervalMs?: number;

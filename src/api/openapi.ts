@@ -3,7 +3,12 @@ import { VERSION } from '../version.js';
 import type { AnyRoute } from './http/route.js';
 import { openApiPath } from './http/route.js';
 
-/** The body of every error response (RFC 9457 problem details plus a stable `code`). */
+/**
+ * The body of every error response (RFC 9457 problem details plus a stable `code`).
+ *
+ * @example
+ * z.toJSONSchema(problemSchema);
+ */
 export const problemSchema = z
   .object({
     type: z.string(),
@@ -18,7 +23,12 @@ export const problemSchema = z
 
 type JsonSchema = Record<string, unknown>;
 
-/** An OpenAPI 3.1 document (loosely typed). */
+/**
+ * An OpenAPI 3.1 document (loosely typed).
+ *
+ * @example
+ * const doc: OpenApiDocument = buildOpenApi(routes);
+ */
 export interface OpenApiDocument {
   openapi: '3.1.0';
   info: { title: string; version: string; description: string };

@@ -4,7 +4,12 @@ import { openStorage } from '../storage/index.js';
 import { type ApiApp, type ApiDepsExtras, createApiApp, createApiDeps } from './app.js';
 import type { ApiDeps } from './deps.js';
 
-/** A running api role: its URL, dependencies (domain ops, cache, live feed…) and app. */
+/**
+ * A running api role: its URL, dependencies (domain ops, cache, live feed…) and app.
+ *
+ * @example
+ * const { url, deps } = await startApi(ctx);
+ */
 export interface ApiHandle {
   readonly url: string;
   readonly deps: ApiDeps;

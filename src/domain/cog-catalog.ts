@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 
-/** One cog as the admin API sees it: name, a line of description, and its zod config schema with defaults. */
+/**
+ * One cog as the admin API sees it: name, a line of description, and its zod config schema with defaults.
+ *
+ * @example
+ * const cog: CogInfo = { name: 'leveling', description: 'XP', configSchema: z.strictObject({}) };
+ */
 export interface CogInfo {
   readonly name: string;
   readonly description: string;
@@ -30,7 +35,12 @@ export function staticCogCatalog(cogs: readonly CogInfo[]): CogCatalog {
   return { list: () => cogs };
 }
 
-/** Looks a cog up by name. */
+/**
+ * Looks a cog up by name.
+ *
+ * @example
+ * findCog(catalog, 'leveling')?.configSchema.parse(config);
+ */
 export function findCog(catalog: CogCatalog, name: string): CogInfo | undefined {
   return catalog.list().find((c) => c.name === name);
 }

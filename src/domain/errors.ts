@@ -1,7 +1,12 @@
 import type { z } from 'zod';
 import { AppError } from '../errors/app-error.js';
 
-/** One field problem in a `400 validation_failed` response. */
+/**
+ * One field problem in a `400 validation_failed` response.
+ *
+ * @example
+ * const e: FieldError = { path: 'body.name', message: 'Required', code: 'invalid_type' };
+ */
 export interface FieldError {
   readonly path: string;
   readonly message: string;

@@ -19,7 +19,12 @@ import {
 import { SyncDb } from './sync-db.js';
 import type { ApiDatabase } from './tables.js';
 
-/** What happened after a write committed; the api wires cache invalidation and pub/sub to it. */
+/**
+ * What happened after a write committed; the api wires cache invalidation and pub/sub to it.
+ *
+ * @example
+ * onCommitted: (w: CommittedWrite) => cache.invalidateTags(w.tags),
+ */
 export interface CommittedWrite {
   readonly op: string;
   readonly tags: readonly string[];
@@ -27,12 +32,22 @@ export interface CommittedWrite {
   readonly output: unknown;
 }
 
-/** Required options of {@link createLocalOps}. */
+/**
+ * Required options of {@link createLocalOps}.
+ *
+ * @example
+ * createLocalOps(storage, { registry } satisfies LocalOpsOptions<unknown>);
+ */
 export interface LocalOpsOptions<M> {
   readonly registry: OpRegistry<M>;
 }
 
-/** Optional options of {@link createLocalOps}. */
+/**
+ * Optional options of {@link createLocalOps}.
+ *
+ * @example
+ * createLocalOps(storage, { registry }, { checkFence, onCommitted } satisfies LocalOpsExtras);
+ */
 export interface LocalOpsExtras {
   readonly cogs?: CogCatalog;
   /**
@@ -47,7 +62,12 @@ export interface LocalOpsExtras {
   readonly metrics?: Registry;
 }
 
-/** Per-call options of {@link LocalOps.call}. */
+/**
+ * Per-call options of {@link LocalOps.call}.
+ *
+ * @example
+ * await ops.call(name, input, { kind: 'write', internalOnly: true, fence } satisfies CallOptions);
+ */
 export interface CallOptions extends WriteCallOptions {
   /** Only run the op when it is of this kind (the internal route serves both). */
   readonly kind?: 'read' | 'write';
@@ -55,7 +75,12 @@ export interface CallOptions extends WriteCallOptions {
   readonly internalOnly?: boolean;
 }
 
-/** In-process domain ops over the api pod's storage. */
+/**
+ * In-process domain ops over the api pod's storage.
+ *
+ * @example
+ * const ops: LocalOps<typeof registry.types> = createLocalOps(storage, { registry });
+ */
 export interface LocalOps<M> extends DomainOps<M> {
   /** Runs an op by name with unvalidated input (what `/internal/v1/ops/:name` does). */
   call(name: string, rawInput: unknown, opts?: CallOptions): Promise<unknown>;

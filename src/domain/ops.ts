@@ -4,7 +4,12 @@ import type { CogCatalog } from './cog-catalog.js';
 import type { SyncDb } from './sync-db.js';
 import type { ApiDatabase } from './tables.js';
 
-/** Who asked for a write; stored in the audit log. */
+/**
+ * Who asked for a write; stored in the audit log.
+ *
+ * @example
+ * const actor: Actor = { type: 'user', id: '1180000000000000001' };
+ */
 export interface Actor {
   readonly type: 'user' | 'api_key' | 'service' | 'system';
   readonly id: string | null;
@@ -14,6 +19,9 @@ export interface Actor {
  * The fencing token a shard attaches to writes made on behalf of a leased shard: the plan generation, the
  * shard id and the lease's monotonic epoch. A write whose token is no longer current is refused
  * (`409 stale_epoch`), so a stale owner's late writes never land.
+ *
+ * @example
+ * fenceSchema.parse({ shardId: 3, generation: 2, epoch: 17 });
  */
 export const fenceSchema = z.strictObject({
   shardId: z.number().int().min(0),
@@ -21,10 +29,20 @@ export const fenceSchema = z.strictObject({
   epoch: z.number().int().min(0),
 });
 
-/** See {@link fenceSchema}. */
+/**
+ * See {@link fenceSchema}.
+ *
+ * @example
+ * const fence: Fence = { shardId: 3, generation: 2, epoch: 17 };
+ */
 export type Fence = z.infer<typeof fenceSchema>;
 
-/** One row for the audit log; `actor` and `requestId` come from the call. */
+/**
+ * One row for the audit log; `actor` and `requestId` come from the call.
+ *
+ * @example
+ * ctx.audit({ action: 'cog.enable', guildId, target: 'leveling' } satisfies AuditEntry);
+ */
 export interface AuditEntry {
   readonly action: string;
   readonly guildId?: string | null;
@@ -32,7 +50,12 @@ export interface AuditEntry {
   readonly details?: Record<string, unknown>;
 }
 
-/** What a read handler gets: the database (synchronous, typed), the event store, the clock and services. */
+/**
+ * What a read handler gets: the database (synchronous, typed), the event store, the clock and services.
+ *
+ * @example
+ * const rows = (ctx: ReadContext) => ctx.db.all(ctx.db.q.selectFrom('guilds').selectAll());
+ */
 export interface ReadContext {
   readonly db: SyncDb<ApiDatabase>;
   readonly events: EventStore;
@@ -40,7 +63,12 @@ export interface ReadContext {
   readonly cogs: CogCatalog;
 }
 
-/** What a write handler gets: a {@link ReadContext} inside one transaction, plus the audit log. */
+/**
+ * What a write handler gets: a {@link ReadContext} inside one transaction, plus the audit log.
+ *
+ * @example
+ * (ctx: WriteContext) => ctx.audit({ action: 'x' });
+ */
 export interface WriteContext extends ReadContext {
   readonly actor: Actor;
   readonly requestId: string | null;
@@ -48,7 +76,12 @@ export interface WriteContext extends ReadContext {
   audit(entry: AuditEntry): void;
 }
 
-/** Options of an operation. */
+/**
+ * Options of an operation.
+ *
+ * @example
+ * defineWrite('x.y', schema, handler, { tags: (i) => [`guild:${i.guildId}`], internal: false });
+ */
 export interface OpOptions<I, O> {
   /** Cache tags the write makes stale (invalidated after commit). */
   readonly tags?: (input: I, output: O) => readonly string[];
@@ -71,7 +104,12 @@ interface OpBase<N extends string, I, O, In> {
   readonly description: string | undefined;
 }
 
-/** A read operation (no transaction, no audit). */
+/**
+ * A read operation (no transaction, no audit).
+ *
+ * @example
+ * const op: ReadOp = defineRead('x.get', z.strictObject({}), () => 1);
+ */
 export interface ReadOp<N extends string = string, I = unknown, O = unknown, In = I> extends OpBase<
   N,
   I,
@@ -82,7 +120,12 @@ export interface ReadOp<N extends string = string, I = unknown, O = unknown, In 
   handler(ctx: ReadContext, input: I): O;
 }
 
-/** A write operation: runs in one SQLite transaction together with its audit rows. */
+/**
+ * A write operation: runs in one SQLite transaction together with its audit rows.
+ *
+ * @example
+ * const op: WriteOp = defineWrite('x.set', z.strictObject({}), () => 1);
+ */
 export interface WriteOp<N extends string = string, I = unknown, O = unknown, In = I> extends OpBase<
   N,
   I,
@@ -95,7 +138,12 @@ export interface WriteOp<N extends string = string, I = unknown, O = unknown, In
   before?(ctx: ReadContext, input: I): void;
 }
 
-/** Any operation. */
+/**
+ * Any operation.
+ *
+ * @example
+ * const ops: AnyOp[] = [...platformOps];
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOp = ReadOp<string, any, any, any> | WriteOp<string, any, any, any>;
 
@@ -187,20 +235,50 @@ function splitArgs(rest: unknown[]): {
   };
 }
 
-/** Maps op names to their definitions, from a tuple of ops. */
+/**
+ * Maps op names to their definitions, from a tuple of ops.
+ *
+ * @example
+ * type Ops = OpMap<typeof platformOps>;
+ */
 export type OpMap<T extends readonly AnyOp[]> = { [O in T[number] as O['name']]: O };
 
-/** What callers pass to an op (its input schema's input type: defaults may be omitted). */
+/**
+ * What callers pass to an op (its input schema's input type: defaults may be omitted).
+ *
+ * @example
+ * type In = OpInput<typeof guildsUpsert>;
+ */
 export type OpInput<O> = O extends { readonly input: z.ZodType<unknown, infer In> } ? In : never;
-/** The output type of an op. */
+/**
+ * The output type of an op.
+ *
+ * @example
+ * type Out = OpOutput<typeof guildsUpsert>;
+ */
 export type OpOutput<O> = O extends { handler(ctx: never, input: never): infer R } ? R : never;
 
-/** Names of the read ops in a map. */
+/**
+ * Names of the read ops in a map.
+ *
+ * @example
+ * type Reads = ReadNames<OpMap<typeof platformOps>>; // 'guilds.get' | …
+ */
 export type ReadNames<M> = { [K in keyof M]: M[K] extends { kind: 'read' } ? K : never }[keyof M] & string;
-/** Names of the write ops in a map. */
+/**
+ * Names of the write ops in a map.
+ *
+ * @example
+ * type Writes = WriteNames<OpMap<typeof platformOps>>; // 'guilds.upsert' | …
+ */
 export type WriteNames<M> = { [K in keyof M]: M[K] extends { kind: 'write' } ? K : never }[keyof M] & string;
 
-/** A set of operations by name. */
+/**
+ * A set of operations by name.
+ *
+ * @example
+ * const registry: OpRegistry = createOpRegistry(platformOps);
+ */
 export interface OpRegistry<M = Record<string, AnyOp>> {
   get(name: string): AnyOp | undefined;
   list(): readonly AnyOp[];
@@ -229,7 +307,12 @@ export function createOpRegistry<const T extends readonly AnyOp[]>(...groups: T[
   };
 }
 
-/** Per-call options of a write. */
+/**
+ * Per-call options of a write.
+ *
+ * @example
+ * await ops.write('guilds.upsert', input, { fence, requestId } satisfies WriteCallOptions);
+ */
 export interface WriteCallOptions {
   readonly fence?: Fence;
   readonly actor?: Actor;
@@ -239,6 +322,9 @@ export interface WriteCallOptions {
 /**
  * How callers run domain ops: in-process in `all` mode ({@link createLocalOps}), over HTTP from a shard pod
  * ({@link createRemoteOps}). Both return promises so callers do not care which one they hold.
+ *
+ * @example
+ * const ops: DomainOps<typeof registry.types> = createRemoteOps(url, token);
  */
 export interface DomainOps<M = Record<string, AnyOp>> {
   read<N extends ReadNames<M>>(name: N, input: OpInput<M[N]>): Promise<OpOutput<M[N]>>;

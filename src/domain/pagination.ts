@@ -5,13 +5,21 @@ import { AppError } from '../errors/app-error.js';
  * Every list endpoint pages the same way: `?limit=` (1–200, default 50) and an opaque `?cursor=` taken
  * from the previous page's `nextCursor` (null on the last page). Cursors are keyset positions, so pages
  * stay stable while rows are added.
+ *
+ * @example
+ * query: z.strictObject({ ...pageQueryShape, action: z.string().optional() }),
  */
 export const pageQueryShape = {
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional().meta({ description: 'nextCursor of the previous page' }),
 };
 
-/** The envelope of a list response. */
+/**
+ * The envelope of a list response.
+ *
+ * @example
+ * response: pageSchema(userSchema, 'UserPage'),
+ */
 export function pageSchema<T extends z.ZodType>(item: T, id: string) {
   return z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
 }

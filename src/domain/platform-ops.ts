@@ -25,7 +25,12 @@ import {
   snowflake,
 } from './schemas.js';
 
-/** Cache tags, one place: a write names the tags it makes stale, a cached read names the tags it depends on. */
+/**
+ * Cache tags, one place: a write names the tags it makes stale, a cached read names the tags it depends on.
+ *
+ * @example
+ * cache.invalidateTags([tags.cogs(guildId)]);
+ */
 export const tags = {
   guild: (id: string) => `guild:${id}`,
   settings: (id: string) => `guild:${id}:settings`,
@@ -37,7 +42,12 @@ export const tags = {
   guildList: 'guilds',
 } as const;
 
-/** Row → response shape of a guild. */
+/**
+ * Row → response shape of a guild.
+ *
+ * @example
+ * toGuildDto(row).joinedAt; // ISO string
+ */
 export function toGuildDto(row: GuildsTable): GuildDto {
   return {
     id: row.id,
@@ -51,7 +61,12 @@ export function toGuildDto(row: GuildsTable): GuildDto {
   };
 }
 
-/** Row → response shape of a user. */
+/**
+ * Row → response shape of a user.
+ *
+ * @example
+ * toUserDto(row).createdAt; // ISO string
+ */
 export function toUserDto(row: UsersTable): UserDto {
   return {
     id: row.id,
@@ -63,7 +78,12 @@ export function toUserDto(row: UsersTable): UserDto {
   };
 }
 
-/** Row → response shape of a role grant. */
+/**
+ * Row → response shape of a role grant.
+ *
+ * @example
+ * toRoleGrantDto(row).role; // 'moderator'
+ */
 export function toRoleGrantDto(row: RoleGrantsTable): RoleGrantDto {
   return {
     guildId: row.guild_id,
@@ -78,7 +98,12 @@ const guildIdInput = z.strictObject({ guildId: snowflake });
 
 // ---------------------------------------------------------------- guilds
 
-/** A shard reports a guild it is in (GUILD_CREATE / GUILD_UPDATE). */
+/**
+ * A shard reports a guild it is in (GUILD_CREATE / GUILD_UPDATE).
+ *
+ * @example
+ * await ops.write('guilds.upsert', { id, name, memberCount });
+ */
 export const guildsUpsert = defineWrite(
   'guilds.upsert',
   z.strictObject({
@@ -120,7 +145,12 @@ export const guildsUpsert = defineWrite(
   { tags: (i) => [tags.guild(i.id), tags.guildList], description: 'Record a guild the bot is in.' },
 );
 
-/** A shard reports the bot left (or was removed from) a guild. */
+/**
+ * A shard reports the bot left (or was removed from) a guild.
+ *
+ * @example
+ * await ops.write('guilds.leave', { id });
+ */
 export const guildsLeave = defineWrite(
   'guilds.leave',
   z.strictObject({ id: snowflake }),
@@ -138,7 +168,12 @@ export const guildsLeave = defineWrite(
   { tags: (i) => [tags.guild(i.id), tags.guildList] },
 );
 
-/** A guild by id (also one the bot left), or null. */
+/**
+ * A guild by id (also one the bot left), or null.
+ *
+ * @example
+ * await ops.read('guilds.get', { id });
+ */
 export const guildsGet = defineRead(
   'guilds.get',
   z.strictObject({ id: snowflake }),
@@ -151,7 +186,12 @@ export const guildsGet = defineRead(
 
 // ---------------------------------------------------------------- settings
 
-/** Current settings of a guild (defaults for fields never set). */
+/**
+ * Current settings of a guild (defaults for fields never set).
+ *
+ * @example
+ * readSettings(deps.readContext(), guildId).timezone;
+ */
 export function readSettings(ctx: ReadContext, guildId: string): GuildSettings {
   const row = ctx.db.first(
     ctx.db.q.selectFrom('guild_settings').select('settings').where('guild_id', '=', guildId),
@@ -162,12 +202,22 @@ export function readSettings(ctx: ReadContext, guildId: string): GuildSettings {
   return parsed.success ? parsed.data : { ...DEFAULT_GUILD_SETTINGS };
 }
 
-/** Settings of a guild. */
+/**
+ * Settings of a guild.
+ *
+ * @example
+ * await ops.read('settings.get', { guildId });
+ */
 export const settingsGet = defineRead('settings.get', guildIdInput, guildSettingsSchema, (ctx, input) =>
   readSettings(ctx, input.guildId),
 );
 
-/** Changes some settings of a guild; audited. */
+/**
+ * Changes some settings of a guild; audited.
+ *
+ * @example
+ * await ops.write('settings.update', { guildId, patch: { locale: 'de-DE' } });
+ */
 export const settingsUpdate = defineWrite(
   'settings.update',
   z.strictObject({ guildId: snowflake, patch: guildSettingsPatchSchema }),
@@ -201,7 +251,12 @@ export const settingsUpdate = defineWrite(
 
 // ---------------------------------------------------------------- cogs
 
-/** The state of every catalogued cog in a guild. */
+/**
+ * The state of every catalogued cog in a guild.
+ *
+ * @example
+ * readCogStates(ctx, guildId).filter((c) => c.enabled);
+ */
 export function readCogStates(ctx: ReadContext, guildId: string): CogStateDto[] {
   const rows = ctx.db.all(ctx.db.q.selectFrom('guild_cogs').selectAll().where('guild_id', '=', guildId));
   const byCog = new Map(rows.map((r) => [r.cog, r]));
@@ -225,12 +280,22 @@ export function readCogStates(ctx: ReadContext, guildId: string): CogStateDto[] 
   });
 }
 
-/** Every cog with its switch and config in a guild (shards load this per guild). */
+/**
+ * Every cog with its switch and config in a guild (shards load this per guild).
+ *
+ * @example
+ * await ops.read('cogs.list', { guildId });
+ */
 export const cogsList = defineRead('cogs.list', guildIdInput, z.array(cogStateSchema), (ctx, input) =>
   readCogStates(ctx, input.guildId),
 );
 
-/** Switches a cog on or off in a guild; audited. */
+/**
+ * Switches a cog on or off in a guild; audited.
+ *
+ * @example
+ * await ops.write('cogs.setEnabled', { guildId, cog: 'leveling', enabled: false });
+ */
 export const cogsSetEnabled = defineWrite(
   'cogs.setEnabled',
   z.strictObject({ guildId: snowflake, cog: z.string().min(1).max(64), enabled: z.boolean() }),
@@ -256,7 +321,12 @@ export const cogsSetEnabled = defineWrite(
   { tags: (i) => [tags.cogs(i.guildId)] },
 );
 
-/** Replaces a cog's config in a guild after validating it with the cog's own schema; audited. */
+/**
+ * Replaces a cog's config in a guild after validating it with the cog's own schema; audited.
+ *
+ * @example
+ * await ops.write('cogs.setConfig', { guildId, cog: 'leveling', config: { xpPerMessage: 5 } });
+ */
 export const cogsSetConfig = defineWrite(
   'cogs.setConfig',
   z.strictObject({
@@ -299,7 +369,12 @@ export const cogsSetConfig = defineWrite(
 
 // ---------------------------------------------------------------- roles
 
-/** Grants (or changes) a user's explicit role in a guild; audited. The caller checks who may grant what. */
+/**
+ * Grants (or changes) a user's explicit role in a guild; audited. The caller checks who may grant what.
+ *
+ * @example
+ * await ops.write('roles.grant', { guildId, userId, role: 'moderator' }, { actor });
+ */
 export const rolesGrant = defineWrite(
   'roles.grant',
   z.strictObject({ guildId: snowflake, userId: snowflake, role: guildRoleSchema }),
@@ -346,7 +421,12 @@ export const rolesGrant = defineWrite(
   { tags: (i) => [tags.roles(i.guildId), tags.user(i.userId)] },
 );
 
-/** Removes a user's explicit role in a guild; audited. */
+/**
+ * Removes a user's explicit role in a guild; audited.
+ *
+ * @example
+ * await ops.write('roles.revoke', { guildId, userId }, { actor });
+ */
 export const rolesRevoke = defineWrite(
   'roles.revoke',
   z.strictObject({ guildId: snowflake, userId: snowflake }),
@@ -379,7 +459,12 @@ export const rolesRevoke = defineWrite(
 
 // ---------------------------------------------------------------- login
 
-/** Result of mapping one of the user's Discord guilds at login. */
+/**
+ * Result of mapping one of the user's Discord guilds at login.
+ *
+ * @example
+ * discordGuildRoleInput.parse({ guildId, role: 'admin', owner: false, permissions: '32' });
+ */
 export const discordGuildRoleInput = z.strictObject({
   guildId: snowflake,
   role: z.enum(['owner', 'admin', 'viewer']),
@@ -387,7 +472,12 @@ export const discordGuildRoleInput = z.strictObject({
   permissions: z.string().regex(/^\d{1,20}$/),
 });
 
-/** Upserts a user after OAuth2 login and replaces the Discord-derived roles cached for them. Admin-only. */
+/**
+ * Upserts a user after OAuth2 login and replaces the Discord-derived roles cached for them. Admin-only.
+ *
+ * @example
+ * await ops.call('auth.syncLogin', { user, guilds }, { kind: 'write' });
+ */
 export const authSyncLogin = defineWrite(
   'auth.syncLogin',
   z.strictObject({
@@ -444,7 +534,12 @@ export const authSyncLogin = defineWrite(
 
 // ---------------------------------------------------------------- API keys
 
-/** Stores a new API key (only its hash); audited. Admin-only. */
+/**
+ * Stores a new API key (only its hash); audited. Admin-only.
+ *
+ * @example
+ * await ops.call('apiKeys.create', { id, name, prefix, keyHash, guildId: null, scopes: ['read'], createdBy }, { kind: 'write' });
+ */
 export const apiKeysCreate = defineWrite(
   'apiKeys.create',
   z.strictObject({
@@ -482,7 +577,12 @@ export const apiKeysCreate = defineWrite(
   { internal: false, tags: (i) => [tags.user(i.createdBy)] },
 );
 
-/** Revokes an API key; audited. Admin-only. */
+/**
+ * Revokes an API key; audited. Admin-only.
+ *
+ * @example
+ * await ops.call('apiKeys.revoke', { id }, { kind: 'write', actor });
+ */
 export const apiKeysRevoke = defineWrite(
   'apiKeys.revoke',
   z.strictObject({ id: z.string().min(1).max(64) }),
@@ -507,6 +607,9 @@ export const apiKeysRevoke = defineWrite(
 /**
  * Deletes one member's raw events in a guild (every month partition) and their daily-activity rows, for a
  * privacy request. Aggregate rollup counts stay (they hold no user id). Audited.
+ *
+ * @example
+ * await ops.call('privacy.deleteUserData', { guildId, userId }, { kind: 'write', actor });
  */
 export const privacyDeleteUserData = defineWrite(
   'privacy.deleteUserData',
@@ -542,7 +645,12 @@ export const privacyDeleteUserData = defineWrite(
 
 // ---------------------------------------------------------------- audit
 
-/** Records an audit entry for an action that changes nothing else (e.g. a data export). Admin-only. */
+/**
+ * Records an audit entry for an action that changes nothing else (e.g. a data export). Admin-only.
+ *
+ * @example
+ * await ops.call('audit.record', { action: 'export.events', guildId, target: null, details: {} }, { kind: 'write', actor });
+ */
 export const auditRecord = defineWrite(
   'audit.record',
   z.strictObject({
@@ -559,7 +667,12 @@ export const auditRecord = defineWrite(
   { internal: false },
 );
 
-/** Decodes an audit_log row. */
+/**
+ * Decodes an audit_log row.
+ *
+ * @example
+ * toAuditDto(row).details; // parsed JSON
+ */
 export function toAuditDto(row: {
   id: number;
   at: number;
@@ -584,7 +697,12 @@ export function toAuditDto(row: {
   };
 }
 
-/** Audit log input filters (shared with the REST route). */
+/**
+ * Audit log input filters (shared with the REST route).
+ *
+ * @example
+ * auditListInput.parse({ guildId, limit: 20 });
+ */
 export const auditListInput = z.strictObject({
   guildId: snowflake.nullable(),
   action: z.string().max(64).optional(),
@@ -595,7 +713,12 @@ export const auditListInput = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
-/** Newest-first page of audit entries, optionally of one guild, filtered by action and actor. */
+/**
+ * Newest-first page of audit entries, optionally of one guild, filtered by action and actor.
+ *
+ * @example
+ * await ops.read('audit.list', { guildId, limit: 50 });
+ */
 export const auditList = defineRead(
   'audit.list',
   auditListInput,
@@ -643,7 +766,12 @@ function pick<T extends object>(o: T, keys: readonly string[]): Record<string, u
   return Object.fromEntries(keys.map((k) => [k, (o as Record<string, unknown>)[k]]));
 }
 
-/** Every op the platform itself defines (cogs add theirs). */
+/**
+ * Every op the platform itself defines (cogs add theirs).
+ *
+ * @example
+ * const registry = createOpRegistry([...platformOps, ...cogOps]);
+ */
 export const platformOps = [
   guildsUpsert,
   guildsLeave,

@@ -1,10 +1,20 @@
 import { AppError } from '../errors/app-error.js';
 import type { DomainOps, OpRegistry, WriteCallOptions } from './ops.js';
 
-/** A service token, or a function returning a fresh one (called per request; cache inside it). */
+/**
+ * A service token, or a function returning a fresh one (called per request; cache inside it).
+ *
+ * @example
+ * const token: TokenSource = () => tokens.get();
+ */
 export type TokenSource = string | (() => string | Promise<string>);
 
-/** Options of {@link createRemoteOps}. */
+/**
+ * Options of {@link createRemoteOps}.
+ *
+ * @example
+ * createRemoteOps(url, token, { registry, timeoutMs: 5000 });
+ */
 export interface RemoteOpsOptions<M> {
   /** When given, inputs are validated before sending and outputs checked against the op's output schema. */
   readonly registry?: OpRegistry<M>;

@@ -1,12 +1,27 @@
 import type { Database } from '../storage/index.js';
 
-/** Per-guild roles of the admin API, weakest first. */
+/**
+ * Per-guild roles of the admin API, weakest first.
+ *
+ * @example
+ * z.enum(GUILD_ROLES);
+ */
 export const GUILD_ROLES = ['viewer', 'moderator', 'admin', 'owner'] as const;
 
-/** A per-guild role: `owner > admin > moderator > viewer`. */
+/**
+ * A per-guild role: `owner > admin > moderator > viewer`.
+ *
+ * @example
+ * const r: GuildRole = 'moderator';
+ */
 export type GuildRole = (typeof GUILD_ROLES)[number];
 
-/** Rank of a role (higher is stronger); `undefined`/`null` ranks below every role. */
+/**
+ * Rank of a role (higher is stronger); `undefined`/`null` ranks below every role.
+ *
+ * @example
+ * roleRank('admin') > roleRank('moderator'); // true
+ */
 export function roleRank(role: GuildRole | null | undefined): number {
   return role ? GUILD_ROLES.indexOf(role) : -1;
 }
@@ -32,7 +47,12 @@ export function minRole(a: GuildRole | null | undefined, b: GuildRole | null | u
   return roleRank(a) <= roleRank(b) ? a : b;
 }
 
-/** True when `role` is at least `required`. */
+/**
+ * True when `role` is at least `required`.
+ *
+ * @example
+ * roleAtLeast('admin', 'moderator'); // true
+ */
 export function roleAtLeast(role: GuildRole | null | undefined, required: GuildRole): boolean {
   return roleRank(role) >= roleRank(required);
 }
@@ -40,6 +60,9 @@ export function roleAtLeast(role: GuildRole | null | undefined, required: GuildR
 /**
  * Roles a user holds through Discord, cached at OAuth2 login from `users/@me/guilds` (migration 2): owner
  * flag → owner, ADMINISTRATOR or MANAGE_GUILD → admin, otherwise viewer when the bot is in the guild.
+ *
+ * @example
+ * db.selectFrom('discord_guild_roles').select('role').where('user_id', '=', userId);
  */
 export interface DiscordGuildRolesTable {
   user_id: string;
@@ -50,14 +73,24 @@ export interface DiscordGuildRolesTable {
   updated_at: number;
 }
 
-/** Guild-wide settings as one JSON document (migration 2), validated by `guildSettingsSchema`. */
+/**
+ * Guild-wide settings as one JSON document (migration 2), validated by `guildSettingsSchema`.
+ *
+ * @example
+ * db.selectFrom('guild_settings').select('settings').where('guild_id', '=', guildId);
+ */
 export interface GuildSettingsTable {
   guild_id: string;
   settings: string;
   updated_at: number;
 }
 
-/** The platform tables plus the ones the api module adds in migration 2. */
+/**
+ * The platform tables plus the ones the api module adds in migration 2.
+ *
+ * @example
+ * const db = storage.db as unknown as Kysely<ApiDatabase>;
+ */
 export interface ApiDatabase extends Database {
   discord_guild_roles: DiscordGuildRolesTable;
   guild_settings: GuildSettingsTable;

@@ -7,7 +7,12 @@ import { sha256Hex } from './refresh.js';
 
 const KEY_FORMAT = /^gh_([0-9a-f]{8})_([0-9a-f]{48})$/;
 
-/** True when a credential looks like an API key (`gh_<prefix>_<secret>`) rather than a JWT. */
+/**
+ * True when a credential looks like an API key (`gh_<prefix>_<secret>`) rather than a JWT.
+ *
+ * @example
+ * looksLikeApiKey('gh_1a2b3c4d_…'); // true
+ */
 export function looksLikeApiKey(credential: string): boolean {
   return credential.startsWith('gh_');
 }

@@ -2,10 +2,20 @@ import { z } from 'zod';
 import { AppError } from '../../errors/app-error.js';
 import type { ApiConfig } from '../deps.js';
 
-/** Discord permission bits the role mapping looks at. */
+/**
+ * Discord permission bits the role mapping looks at.
+ *
+ * @example
+ * (BigInt(guild.permissions) & PERMISSIONS.MANAGE_GUILD) !== 0n;
+ */
 export const PERMISSIONS = { ADMINISTRATOR: 0x8n, MANAGE_GUILD: 0x20n } as const;
 
-/** OAuth2 scopes the login asks for. */
+/**
+ * OAuth2 scopes the login asks for.
+ *
+ * @example
+ * url.searchParams.set('scope', LOGIN_SCOPES.join(' '));
+ */
 export const LOGIN_SCOPES = ['identify', 'guilds'] as const;
 
 /**
@@ -56,7 +66,12 @@ const discordGuild = z.object({
   permissions: z.union([z.string(), z.number()]).transform(String).default('0'),
 });
 
-/** The Discord identity fetched after the code exchange. */
+/**
+ * The Discord identity fetched after the code exchange.
+ *
+ * @example
+ * const { user, guilds }: DiscordIdentity = await fetchDiscordIdentity(fetch, config, { code, redirectUri });
+ */
 export interface DiscordIdentity {
   user: z.infer<typeof discordUser>;
   guilds: z.infer<typeof discordGuild>[];

@@ -11,7 +11,12 @@ import {
 } from 'jose';
 import { AppError } from '../../errors/app-error.js';
 
-/** Token audiences: `admin` (people and scripts on /api/v1), `internal` (shard pods on /internal/v1). */
+/**
+ * Token audiences: `admin` (people and scripts on /api/v1), `internal` (shard pods on /internal/v1).
+ *
+ * @example
+ * await keys.verify(token, 'internal' satisfies Audience);
+ */
 export type Audience = 'admin' | 'internal' | 'oauth-state';
 
 type Alg = 'HS256' | 'EdDSA';
@@ -26,7 +31,12 @@ interface SignKey extends VerifyKey {
   readonly signKey: Uint8Array | KeyObject;
 }
 
-/** Key material of a {@link KeySet}. */
+/**
+ * Key material of a {@link KeySet}.
+ *
+ * @example
+ * const opts: KeySetOptions = { secret: config.api.jwtSecret, previousSecrets: config.api.jwtPreviousSecrets, issuer: 'guildhall' };
+ */
 export interface KeySetOptions {
   /** Current HS256 secret (signs unless an Ed25519 private key is given). */
   readonly secret?: string;
@@ -164,7 +174,12 @@ function hsKid(secret: string): string {
   return `hs-${createHash('sha256').update('guildhall-kid:').update(secret).digest('base64url').slice(0, 12)}`;
 }
 
-/** A `401` with the given code (and a `WWW-Authenticate` hint set by the error middleware). */
+/**
+ * A `401` with the given code (and a `WWW-Authenticate` hint set by the error middleware).
+ *
+ * @example
+ * throw unauthorized('token_expired', 'The token has expired');
+ */
 export function unauthorized(code: string, message: string): AppError {
   return new AppError(401, code, message);
 }

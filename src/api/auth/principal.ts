@@ -1,11 +1,27 @@
 import type { Actor } from '../../domain/ops.js';
 import type { GuildRole } from '../../domain/tables.js';
 
-/** Scopes an API key can carry: `read` caps it at viewer, `write` at admin (never above its creator). */
+/**
+ * Scopes an API key can carry: `read` caps it at viewer, `write` at admin (never above its creator).
+ *
+ * @example
+ * z.array(z.enum(API_KEY_SCOPES));
+ */
 export const API_KEY_SCOPES = ['read', 'write'] as const;
+/**
+ * A scope an API key can carry.
+ *
+ * @example
+ * const scopes: ApiKeyScope[] = ['read'];
+ */
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
-/** A person, via an access JWT. `scope` is set on CLI-issued tokens limited to one guild and role. */
+/**
+ * A person, via an access JWT. `scope` is set on CLI-issued tokens limited to one guild and role.
+ *
+ * @example
+ * if (p.kind === 'user' && p.scope === null) rbac.userRole(p.userId, guildId);
+ */
 export interface UserPrincipal {
   readonly kind: 'user';
   readonly userId: string;
@@ -13,7 +29,12 @@ export interface UserPrincipal {
   readonly scope: { readonly guildId: string; readonly role: GuildRole } | null;
 }
 
-/** An automation API key, acting for (and never above) the user who created it. */
+/**
+ * An automation API key, acting for (and never above) the user who created it.
+ *
+ * @example
+ * const bound = p.kind === 'api_key' && p.guildId !== null;
+ */
 export interface ApiKeyPrincipal {
   readonly kind: 'api_key';
   readonly keyId: string;
@@ -22,13 +43,23 @@ export interface ApiKeyPrincipal {
   readonly scopes: readonly ApiKeyScope[];
 }
 
-/** A shard pod (or another platform service) with a service token of audience `internal`. */
+/**
+ * A shard pod (or another platform service) with a service token of audience `internal`.
+ *
+ * @example
+ * if (p.kind === 'service') log.info({ service: p.name });
+ */
 export interface ServicePrincipal {
   readonly kind: 'service';
   readonly name: string;
 }
 
-/** Who is calling. */
+/**
+ * Who is calling.
+ *
+ * @example
+ * const p: Principal | undefined = ctx.state.principal;
+ */
 export type Principal = UserPrincipal | ApiKeyPrincipal | ServicePrincipal;
 
 /**

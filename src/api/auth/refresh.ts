@@ -6,7 +6,12 @@ import type { ApiDatabase } from '../../domain/tables.js';
 const PREFIX = 'ghr_';
 const FORMAT = /^ghr_[A-Za-z0-9_-]{43}$/;
 
-/** SHA-256 hex of a token: what the database stores instead of the token. */
+/**
+ * SHA-256 hex of a token: what the database stores instead of the token.
+ *
+ * @example
+ * sha256Hex('ghr_…'); // 64 hex characters
+ */
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }

@@ -1,7 +1,12 @@
 import { KeySet } from './keys.js';
 import { issueServiceToken } from './tokens.js';
 
-/** Options of {@link serviceTokenSource}. */
+/**
+ * Options of {@link serviceTokenSource}.
+ *
+ * @example
+ * await serviceTokenSource(keys, 'shard-0', { ttlSeconds: 600 });
+ */
 export interface ServiceTokenSourceOptions {
   /** Lifetime of each token (default 1 hour); a new one is minted when less than a fifth is left. */
   readonly ttlSeconds?: number;

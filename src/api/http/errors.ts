@@ -2,7 +2,12 @@ import type { Context, Middleware } from 'koa';
 import { AppError, isAppError } from '../../errors/app-error.js';
 import type { Logger } from '../../logging/logger.js';
 
-/** Problem responses use this media type (RFC 9457). */
+/**
+ * Problem responses use this media type (RFC 9457).
+ *
+ * @example
+ * ctx.type = PROBLEM_JSON;
+ */
 export const PROBLEM_JSON = 'application/problem+json';
 
 const STATUS_CODES: Readonly<Record<number, string>> = {

@@ -14,7 +14,12 @@ import { parseOr400 } from './validate.js';
 
 const emptyQuery = z.strictObject({});
 
-/** Strong ETag of a response body. */
+/**
+ * Strong ETag of a response body.
+ *
+ * @example
+ * etagOf('{"a":1}'); // '"…27 base64url characters…"'
+ */
 export function etagOf(body: string): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
@@ -26,7 +31,12 @@ function fresh(ctx: Context, etag: string): boolean {
   return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
-/** Sends a serialized JSON body with its ETag, or `304` when the client's copy is current. */
+/**
+ * Sends a serialized JSON body with its ETag, or `304` when the client's copy is current.
+ *
+ * @example
+ * sendJson(ctx, 200, JSON.stringify(body), etagOf(text));
+ */
 export function sendJson(ctx: Context, status: number, body: string, etag?: string): void {
   if (etag !== undefined) {
     ctx.set('ETag', etag);
@@ -58,7 +68,12 @@ function checkAccess(access: Access, p: Principal | undefined, deps: ApiDeps): v
   }
 }
 
-/** Metrics of the route runner. */
+/**
+ * Metrics of the route runner.
+ *
+ * @example
+ * const metrics = routeMetrics(registry);
+ */
 export function routeMetrics(registry: Registry) {
   return {
     cache: metricOnce(

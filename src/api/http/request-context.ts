@@ -7,7 +7,12 @@ import { principalKey, type Principal } from '../auth/principal.js';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Per-request state every middleware shares. */
+/**
+ * Per-request state every middleware shares.
+ *
+ * @example
+ * const id = (ctx.state as ApiState).requestId;
+ */
 export interface ApiState {
   requestId: string;
   principal?: Principal;

@@ -6,22 +6,40 @@ import type { Logger } from '../../logging/logger.js';
 import type { Principal } from '../auth/principal.js';
 import type { ApiDeps } from '../deps.js';
 
-/** HTTP methods routes use. */
+/**
+ * HTTP methods routes use.
+ *
+ * @example
+ * const m: Method = 'patch';
+ */
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /**
  * Who may call a route: anyone; any admin principal (user token, scoped token, API key); a user token
  * only (not an API key: key management, sessions); a platform superadmin; a shard service token; or a
  * minimum role in the `:guildId` of the path.
+ *
+ * @example
+ * const access: Access = { guild: 'admin' };
  */
 export type Access =
   'public' | 'authenticated' | 'user' | 'superadmin' | 'service' | { readonly guild: GuildRole };
 
 type Schema = z.ZodType | undefined;
-/** Parsed value of an optional schema. */
+/**
+ * Parsed value of an optional schema.
+ *
+ * @example
+ * type Q = Parsed<typeof querySchema>;
+ */
 export type Parsed<S extends Schema> = S extends z.ZodType ? z.output<S> : undefined;
 
-/** What a route handler receives: parsed input, the principal, and the deps. */
+/**
+ * What a route handler receives: parsed input, the principal, and the deps.
+ *
+ * @example
+ * handler: ({ deps, params, principal }) => readSettings(deps.readContext(), params.guildId),
+ */
 export interface HandlerContext<P extends Schema, Q extends Schema, B extends Schema> {
   readonly ctx: Context;
   readonly deps: ApiDeps;
@@ -37,7 +55,12 @@ export interface HandlerContext<P extends Schema, Q extends Schema, B extends Sc
   readonly log: Logger;
 }
 
-/** Read-through caching of a GET route's JSON response. */
+/**
+ * Read-through caching of a GET route's JSON response.
+ *
+ * @example
+ * cache: { ttlMs: 60_000, tags: ({ params }) => [`guild:${params.guildId}:settings`] },
+ */
 export interface RouteCache<P extends Schema> {
   readonly ttlMs: number;
   /** Tags that make the response stale (see `tags` in the domain ops). */
@@ -46,7 +69,12 @@ export interface RouteCache<P extends Schema> {
   readonly perPrincipal?: boolean;
 }
 
-/** A non-JSON or non-200 success response, for the OpenAPI document. */
+/**
+ * A non-JSON or non-200 success response, for the OpenAPI document.
+ *
+ * @example
+ * raw: { status: 302, description: 'Redirect to Discord' },
+ */
 export interface RawResponse {
   readonly status: number;
   readonly contentType?: string;
@@ -59,6 +87,9 @@ export interface RawResponse {
  * the same definition. `params`, `query` and `body` are strict zod schemas (unknown fields → 400); the
  * handler receives the parsed values and returns the response body (validated against `response` by the
  * OpenAPI walk test), or sets `ctx` itself when `raw` is given (streams, redirects, SSE).
+ *
+ * @example
+ * const route: RouteDef = defineRoute({ id: 'x', method: 'get', path: '/api/v1/x', tag: 'meta', summary: 'x', access: 'public', handler: () => undefined });
  */
 export interface RouteDef<
   P extends Schema = Schema,
@@ -88,7 +119,12 @@ export interface RouteDef<
   ) => R extends z.ZodType ? z.input<R> | Promise<z.input<R>> : void | Promise<void>;
 }
 
-/** Any route (for registries). */
+/**
+ * Any route (for registries).
+ *
+ * @example
+ * const routes: AnyRoute[] = [...guildRoutes, ...cogRoutes];
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRoute = RouteDef<any, any, any, any>;
 
@@ -111,7 +147,12 @@ export function defineRoute<
   return def;
 }
 
-/** `/guilds/:guildId` → `/guilds/{guildId}` (OpenAPI path template). */
+/**
+ * `/guilds/:guildId` → `/guilds/{guildId}` (OpenAPI path template).
+ *
+ * @example
+ * openApiPath('/guilds/:guildId'); // '/guilds/{guildId}'
+ */
 export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }

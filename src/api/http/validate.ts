@@ -16,7 +16,12 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, where
   return r.data;
 }
 
-/** The parsed input `validate()` leaves on `ctx.state.input`. */
+/**
+ * The parsed input `validate()` leaves on `ctx.state.input`.
+ *
+ * @example
+ * const { body } = ctx.state.input as ValidatedInput;
+ */
 export interface ValidatedInput {
   params?: unknown;
   query?: unknown;

@@ -1,4 +1,9 @@
-/** How long to keep a value and which tags make it stale. */
+/**
+ * How long to keep a value and which tags make it stale.
+ *
+ * @example
+ * await cache.set(key, body, { ttlMs: 60_000, tags: ['guild:1:cogs'] });
+ */
 export interface CacheEntryOptions {
   readonly ttlMs: number;
   readonly tags: readonly string[];
@@ -30,7 +35,12 @@ interface Entry {
   tags: readonly string[];
 }
 
-/** Options of {@link memoryApiCache}. */
+/**
+ * Options of {@link memoryApiCache}.
+ *
+ * @example
+ * memoryApiCache({ maxEntries: 5000 });
+ */
 export interface MemoryApiCacheOptions {
   /** Most entries kept (oldest evicted first). Default 10,000. */
   readonly maxEntries?: number;

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 
-/** The published shard plan. */
+/**
+ * The published shard plan.
+ *
+ * @example
+ * clusterPlanSchema.parse(await view.plan());
+ */
 export const clusterPlanSchema = z
   .strictObject({
     generation: z.number().int(),
@@ -11,7 +16,12 @@ export const clusterPlanSchema = z
   })
   .meta({ id: 'ClusterPlan' });
 
-/** One shard's lease and connection state. */
+/**
+ * One shard's lease and connection state.
+ *
+ * @example
+ * z.array(shardStatusSchema).parse(await view.shards());
+ */
 export const shardStatusSchema = z
   .strictObject({
     shardId: z.number().int(),
@@ -24,7 +34,12 @@ export const shardStatusSchema = z
   })
   .meta({ id: 'ShardStatus' });
 
-/** One pod of the cluster. */
+/**
+ * One pod of the cluster.
+ *
+ * @example
+ * z.array(podStatusSchema).parse(await view.pods());
+ */
 export const podStatusSchema = z
   .strictObject({
     name: z.string(),
@@ -34,8 +49,26 @@ export const podStatusSchema = z
   })
   .meta({ id: 'PodStatus' });
 
+/**
+ * The published shard plan.
+ *
+ * @example
+ * const plan: ClusterPlan | null = await view.plan();
+ */
 export type ClusterPlan = z.infer<typeof clusterPlanSchema>;
+/**
+ * One shard's lease and connection state.
+ *
+ * @example
+ * const shards: ShardStatus[] = await view.shards();
+ */
 export type ShardStatus = z.infer<typeof shardStatusSchema>;
+/**
+ * One pod of the cluster.
+ *
+ * @example
+ * const pods: PodStatus[] = await view.pods();
+ */
 export type PodStatus = z.infer<typeof podStatusSchema>;
 
 /**

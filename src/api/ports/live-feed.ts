@@ -1,4 +1,9 @@
-/** One live update for a guild's dashboards (e.g. a batch of ingested activity, a config change). */
+/**
+ * One live update for a guild's dashboards (e.g. a batch of ingested activity, a config change).
+ *
+ * @example
+ * feed.publish(guildId, { type: 'activity', at: new Date().toISOString(), data: { message: 3 } });
+ */
 export interface LiveEvent {
   readonly type: string;
   readonly at: string;

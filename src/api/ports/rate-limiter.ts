@@ -1,4 +1,9 @@
-/** The outcome of taking from a rate limit. */
+/**
+ * The outcome of taking from a rate limit.
+ *
+ * @example
+ * const d: RateDecision = await limiter.consume('user:1');
+ */
 export interface RateDecision {
   readonly allowed: boolean;
   readonly limit: number;
@@ -22,7 +27,12 @@ export interface RateLimiter {
   consume(key: string, cost?: number): RateDecision | Promise<RateDecision>;
 }
 
-/** Options of {@link memoryRateLimiter}. */
+/**
+ * Options of {@link memoryRateLimiter}.
+ *
+ * @example
+ * memoryRateLimiter({ limit: 600, windowMs: 60_000 });
+ */
 export interface MemoryRateLimiterOptions {
   /** Requests allowed per window (the bucket size). */
   readonly limit: number;

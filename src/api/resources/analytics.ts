@@ -36,7 +36,12 @@ const byKindSchema = z.strictObject(
   >,
 );
 
-/** Activity analytics of a guild, from the rollups (viewer and up; cached per guild and query). */
+/**
+ * Activity analytics of a guild, from the rollups (viewer and up; cached per guild and query).
+ *
+ * @example
+ * createApiApp(deps); // mounts analyticsRoutes under /api/v1/guilds/:guildId/analytics
+ */
 export const analyticsRoutes = [
   defineRoute({
     id: 'analytics.overview',

@@ -8,7 +8,12 @@ import { API_KEY_SCOPES, type Principal } from '../auth/principal.js';
 import type { ApiDeps } from '../deps.js';
 import { defineRoute } from '../http/route.js';
 
-/** An API key as listed (never the key itself). */
+/**
+ * An API key as listed (never the key itself).
+ *
+ * @example
+ * apiKeySchema.parse(row);
+ */
 export const apiKeySchema = z
   .strictObject({
     id: z.string(),
@@ -50,7 +55,12 @@ function ownKey(deps: ApiDeps, principal: Principal, keyId: string): ApiKeysTabl
   return row;
 }
 
-/** List, create, read and revoke API keys (signed-in users; superadmins see all). */
+/**
+ * List, create, read and revoke API keys (signed-in users; superadmins see all).
+ *
+ * @example
+ * router.get(apiKeyRoutes[0].path, routeMiddleware(apiKeyRoutes[0], deps, metrics));
+ */
 export const apiKeyRoutes = [
   defineRoute({
     id: 'apiKeys.list',

@@ -26,7 +26,12 @@ function toInput(guildId: string | null, q: z.infer<z.ZodObject<typeof filterSha
   };
 }
 
-/** The audit log: per guild (moderators and up) and platform-wide (superadmins). Newest first. */
+/**
+ * The audit log: per guild (moderators and up) and platform-wide (superadmins). Newest first.
+ *
+ * @example
+ * const routes = [...auditRoutes];
+ */
 export const auditRoutes = [
   defineRoute({
     id: 'audit.guild',

@@ -17,7 +17,12 @@ const returnToSchema = z
   .max(512)
   .regex(/^\/(?!\/)[^\s\\]*$/, 'a path on this site, starting with a single /');
 
-/** Access + refresh token pair. */
+/**
+ * Access + refresh token pair.
+ *
+ * @example
+ * tokenResponseSchema.parse(await res.json());
+ */
 export const tokenResponseSchema = z
   .strictObject({
     tokenType: z.literal('Bearer'),
@@ -70,7 +75,12 @@ function sameNonce(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Login (Discord OAuth2), callback, refresh, logout, me. */
+/**
+ * Login (Discord OAuth2), callback, refresh, logout, me.
+ *
+ * @example
+ * const routes = [...authRoutes];
+ */
 export const authRoutes = [
   defineRoute({
     id: 'auth.login',

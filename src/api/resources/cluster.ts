@@ -6,7 +6,12 @@ const source = z
   .string()
   .meta({ description: 'Where this view comes from (e.g. `single-process (stub)`, `redis`)' });
 
-/** The shard plan, shard leases and pods (superadmins). */
+/**
+ * The shard plan, shard leases and pods (superadmins).
+ *
+ * @example
+ * const routes = [...clusterRoutes];
+ */
 export const clusterRoutes = [
   defineRoute({
     id: 'cluster.plan',

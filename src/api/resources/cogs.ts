@@ -39,7 +39,12 @@ function setEnabled(enabled: boolean) {
   });
 }
 
-/** The cog catalog and per-guild cog switches and config. */
+/**
+ * The cog catalog and per-guild cog switches and config.
+ *
+ * @example
+ * const routes = [...cogRoutes];
+ */
 export const cogRoutes = [
   defineRoute({
     id: 'cogs.catalog',

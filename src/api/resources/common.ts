@@ -3,16 +3,31 @@ import { AppError } from '../../errors/app-error.js';
 import { isoTime, snowflake } from '../../domain/schemas.js';
 import { BUCKET_MS, type Bucket, type Range } from '../analytics-queries.js';
 
-/** `:guildId` path params. */
+/**
+ * `:guildId` path params.
+ *
+ * @example
+ * params: guildParams.extend({ cog: z.string() }),
+ */
 export const guildParams = z.strictObject({ guildId: snowflake });
 
-/** Optional `from`/`to` query fields (ISO timestamps). */
+/**
+ * Optional `from`/`to` query fields (ISO timestamps).
+ *
+ * @example
+ * query: z.strictObject({ ...rangeShape, ...bucketShape }),
+ */
 export const rangeShape = {
   from: isoTime.optional().meta({ description: 'Start (inclusive, ISO 8601). Default: `to` − 30 days' }),
   to: isoTime.optional().meta({ description: 'End (exclusive, ISO 8601). Default: now' }),
 };
 
-/** `bucket=hour|day`. */
+/**
+ * `bucket=hour|day`.
+ *
+ * @example
+ * query: z.strictObject({ ...rangeShape, ...bucketShape }),
+ */
 export const bucketShape = {
   bucket: z
     .enum(['hour', 'day'])

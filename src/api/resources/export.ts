@@ -94,7 +94,12 @@ const formatShape = { format: z.enum(['ndjson', 'csv']).default('ndjson') };
 const TYPES = { ndjson: 'application/x-ndjson', csv: 'text/csv; charset=utf-8' } as const;
 const memberParams = guildParams.extend({ userId: snowflake });
 
-/** Streamed exports and per-member privacy requests (admins). Every export and deletion is audited. */
+/**
+ * Streamed exports and per-member privacy requests (admins). Every export and deletion is audited.
+ *
+ * @example
+ * const routes = [...exportRoutes];
+ */
 export const exportRoutes = [
   defineRoute({
     id: 'export.events',

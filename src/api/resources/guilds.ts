@@ -13,7 +13,12 @@ import { guildParams } from './common.js';
 
 const myGuildSchema = guildSchema.extend({ role: guildRoleSchema }).meta({ id: 'MyGuild' });
 
-/** Guilds the caller can see, one guild, and its settings. */
+/**
+ * Guilds the caller can see, one guild, and its settings.
+ *
+ * @example
+ * const routes = [...guildRoutes];
+ */
 export const guildRoutes = [
   defineRoute({
     id: 'guilds.list',

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { fenceSchema } from '../../domain/ops.js';
 import { defineRoute } from '../http/route.js';
 
-/** Domain RPC for shard pods (service tokens, audience `internal`). */
+/**
+ * Domain RPC for shard pods (service tokens, audience `internal`).
+ *
+ * @example
+ * const routes = [...internalRoutes];
+ */
 export const internalRoutes = [
   defineRoute({
     id: 'internal.ops.list',

@@ -6,7 +6,12 @@ import { guildParams } from './common.js';
 const HEARTBEAT_MS = 15_000;
 const MAX_STREAM_MS = 30 * 60_000;
 
-/** Server-sent events of live guild activity (viewers and up). */
+/**
+ * Server-sent events of live guild activity (viewers and up).
+ *
+ * @example
+ * const routes = [...liveRoutes];
+ */
 export const liveRoutes = [
   defineRoute({
     id: 'live.guild',

@@ -7,7 +7,12 @@ import { type GuildRole, maxRole, roleRank } from '../../domain/tables.js';
 import { defineRoute } from '../http/route.js';
 import { guildParams } from './common.js';
 
-/** One member's access to a guild, with where it comes from. */
+/**
+ * One member's access to a guild, with where it comes from.
+ *
+ * @example
+ * z.array(memberAccessSchema).parse(page.items);
+ */
 export const memberAccessSchema = z
   .strictObject({
     userId: snowflake,
@@ -59,7 +64,12 @@ function canManage(actor: GuildRole, target: GuildRole): boolean {
   return actor === 'owner' || roleRank(target) < roleRank(actor);
 }
 
-/** Who has which role in a guild; grant and revoke explicit roles. */
+/**
+ * Who has which role in a guild; grant and revoke explicit roles.
+ *
+ * @example
+ * const routes = [...roleRoutes];
+ */
 export const roleRoutes = [
   defineRoute({
     id: 'roles.list',

@@ -8,7 +8,12 @@ import { defineRoute } from '../http/route.js';
 
 const userParams = z.strictObject({ userId: snowflake });
 
-/** Users known to the platform (superadmins; a user may read themselves). */
+/**
+ * Users known to the platform (superadmins; a user may read themselves).
+ *
+ * @example
+ * const routes = [...userRoutes];
+ */
 export const userRoutes = [
   defineRoute({
     id: 'users.list',
