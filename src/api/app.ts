@@ -67,6 +67,7 @@ export interface ApiDepsExtras {
   readonly liveFeed?: LiveFeed;
   readonly cogs?: CogCatalog;
   readonly cluster?: ClusterView;
+  /** Extra readiness checks (the storage check is always there). */
   readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
   readonly keys?: KeySet;
   /** Fencing check for shard writes (coordination: `ShardLeases.checkFence`). */
@@ -155,7 +156,7 @@ export async function createApiDeps(base: ApiDepsBase, extras: ApiDepsExtras = {
     cogs,
     cluster:
       extras.cluster ?? singleProcessClusterView({ podName: extras.podName ?? 'local-0', role: 'api', now }),
-    readiness: extras.readiness ?? { storage: () => storage.isOpen },
+    readiness: { storage: () => storage.isOpen, ...extras.readiness },
     fetch: extras.fetch ?? fetch,
     now,
     openStreams: new Set(),

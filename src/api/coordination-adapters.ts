@@ -1,5 +1,6 @@
 import type { Coordination } from '../coordination/index.js';
 import type { Fence } from '../domain/ops.js';
+import type { ApiDepsExtras } from './app.js';
 import type { ApiCache } from './ports/cache.js';
 import type { ClusterView, PodStatus, ShardStatus } from './ports/cluster-view.js';
 import type { LiveEvent, LiveFeed } from './ports/live-feed.js';
@@ -182,5 +183,28 @@ export function rateLimiterFromStore(
         return { allowed: true, limit: o.limit, retryAfterMs: 0 };
       }
     },
+  };
+}
+
+/**
+ * Every coordination-backed port of the API at once: Redis (or memory) cache, pub/sub live feed, lease
+ * fence check, cluster view, shared rate limits, and a `coordination` readiness check.
+ *
+ * @example
+ * const coordination = await createCoordination({ redisUrl: config.redis.url, keyPrefix: config.redis.keyPrefix, log });
+ * await startApi(ctx, apiExtrasFromCoordination(coordination, { rateLimitPerMinute: config.api.rateLimitPerMinute, onError }));
+ */
+export function apiExtrasFromCoordination(
+  c: Coordination,
+  o: { rateLimitPerMinute: number; onError?: (err: unknown) => void },
+): ApiDepsExtras {
+  const onError = o.onError ?? (() => {});
+  return {
+    cache: apiCacheFromCoordination(c.cache, onError),
+    liveFeed: liveFeedFromPubSub(c.pubsub, onError),
+    checkFence: checkFenceWithLeases(c.leases),
+    cluster: clusterViewFromCoordination(c),
+    rateLimiter: rateLimiterFromStore(c.rateLimits, { limit: o.rateLimitPerMinute, onError }),
+    readiness: { coordination: () => c.ping() },
   };
 }

@@ -20,6 +20,7 @@ export { serviceTokenSource } from './auth/service-tokens.js';
 export type { Principal } from './auth/principal.js';
 export {
   apiCacheFromCoordination,
+  apiExtrasFromCoordination,
   checkFenceWithLeases,
   clusterViewFromCoordination,
   liveFeedFromPubSub,

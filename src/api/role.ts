@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { RoleContext } from '../runtime.js';
 import { openStorage } from '../storage/index.js';
 import { type ApiApp, type ApiDepsExtras, createApiApp, createApiDeps } from './app.js';
+import type { AnyRoute } from './http/route.js';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -20,12 +21,18 @@ export interface ApiHandle {
  * Starts the api role: opens (and migrates) the SQLite database — this is the only process that does —
  * and serves the admin REST API (`/api/v1`), the internal domain RPC (`/internal/v1`), `/healthz`,
  * `/readyz`, `/metrics`, the OpenAPI document and the docs page. `extras` lets the embedded mode and the
- * lead plug in the coordination layer (cache, pub/sub live feed, fencing, cluster view) and cog ops.
+ * lead plug in the coordination layer (cache, pub/sub live feed, fencing, cluster view) and cog ops;
+ * `opts.extraRoutes` mounts cogs' routes (declared with `defineRoute`, so they are validated, authorized,
+ * cached and documented like the platform's).
  *
  * @example
  * const { url, deps } = await startApi(ctx, { checkFence: (f) => leases.checkFence(f) });
  */
-export async function startApi(ctx: RoleContext, extras: ApiDepsExtras = {}): Promise<ApiHandle> {
+export async function startApi(
+  ctx: RoleContext,
+  extras: ApiDepsExtras = {},
+  opts: { extraRoutes?: readonly AnyRoute[] } = {},
+): Promise<ApiHandle> {
   const log = ctx.log.child({ module: 'api' });
   const storage = openStorage(ctx.config.storage, { log: ctx.log, migrate: true });
   ctx.lifecycle.onShutdown('storage', () => storage.close());
@@ -34,7 +41,7 @@ export async function startApi(ctx: RoleContext, extras: ApiDepsExtras = {}): Pr
     { config: ctx.config, log: ctx.log, metrics: ctx.metrics, storage },
     { podName: ctx.config.shard.podName, ...extras },
   );
-  const api = createApiApp(deps);
+  const api = createApiApp(deps, opts);
   const server = api.app.listen(ctx.config.api.port, ctx.config.api.host);
   // Keep-alive longer than a typical load balancer's idle timeout (60 s), so it closes idle sockets first.
   server.keepAliveTimeout = 65_000;

@@ -1,12 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiCacheFromCoordination,
-  checkFenceWithLeases,
-  clusterViewFromCoordination,
-  liveFeedFromPubSub,
-  rateLimiterFromStore,
-} from '../../src/api/coordination-adapters.js';
+import { apiExtrasFromCoordination } from '../../src/api/coordination-adapters.js';
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
 import { createRemoteOps } from '../../src/domain/remote.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -27,16 +21,7 @@ describe('the API on the real coordination layer (redis-server)', () => {
     other = await open();
     t = await startTestApi(
       {},
-      {
-        cache: apiCacheFromCoordination(coord.cache, (err) => errors.push(err)),
-        liveFeed: liveFeedFromPubSub(coord.pubsub),
-        checkFence: checkFenceWithLeases(coord.leases),
-        cluster: clusterViewFromCoordination(coord),
-        rateLimiter: rateLimiterFromStore(coord.rateLimits, {
-          limit: 1000,
-          onError: (err) => errors.push(err),
-        }),
-      },
+      apiExtrasFromCoordination(coord, { rateLimitPerMinute: 1000, onError: (err) => errors.push(err) }),
     );
     await seed(t, { days: 2 });
   });
@@ -158,8 +143,14 @@ describe('the API on the real coordination layer (redis-server)', () => {
         body: { locale: 'nl-NL' },
       });
       expect(w.status).toBe(200); // the write commits; only the post-commit invalidation fails (logged)
+      const ready = await call(t, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.json).toEqual({ status: 'not_ready', failing: ['coordination'] });
     } finally {
       await redis.restart();
     }
+    for (let i = 0; i < 100 && (await call(t, 'GET', '/readyz')).status !== 200; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await call(t, 'GET', '/readyz')).status).toBe(200);
   });
 });
