@@ -189,7 +189,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], o: { serverUrl?: strin
       ...(r.body
         ? {
             requestBody: {
-              required: true,
+              required: !r.body.safeParse(undefined).success,
               content: { 'application/json': { schema: c.convert(r.body, 'input') } },
             },
           }
