@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { type CogCatalog, staticCogCatalog } from '../domain/cog-catalog.js';
@@ -18,10 +18,11 @@ import { TokenVerifier } from './auth/tokens.js';
 import type { ApiConfig, ApiDeps } from './deps.js';
 import type { ReadinessCheck } from './health.js';
 import { cors } from './http/cors.js';
-import { errorMiddleware, notFoundMiddleware } from './http/errors.js';
+import { RouteBuckets } from './http/route-buckets.js';
+import { edge } from './http/edge.js';
 import { routeMetrics, routeMiddleware } from './http/mount.js';
 import { rateLimit } from './http/rate-limit.js';
-import { type ApiState, requestContext } from './http/request-context.js';
+import { type ApiState, accessRecorder } from './http/request-context.js';
 import type { AnyRoute } from './http/route.js';
 import { type OpenApiDocument, buildOpenApi } from './openapi.js';
 import { type ApiCache, memoryApiCache } from './ports/cache.js';
@@ -113,6 +114,8 @@ export async function createApiDeps(base: ApiDepsBase, extras: ApiDepsExtras = {
   const liveFeed = extras.liveFeed ?? memoryLiveFeed();
   const cogs = extras.cogs ?? staticCogCatalog([]);
   const opsLog = log.child({ module: 'domain' });
+  const db = new SyncDb(storage.db as unknown as Kysely<ApiDatabase>, storage.sqlite);
+  const rbac = new Rbac(db, config.api.superadmins);
   const ops = createLocalOps(
     storage,
     { registry: createOpRegistry<readonly AnyOp[]>([...platformOps, ...(extras.extraOps ?? [])]) },
@@ -122,6 +125,7 @@ export async function createApiDeps(base: ApiDepsBase, extras: ApiDepsExtras = {
       metrics: base.metrics,
       ...(extras.checkFence ? { checkFence: extras.checkFence } : {}),
       onCommitted: async (w) => {
+        rbac.invalidate();
         await cache.invalidateTags(w.tags);
         const guildId = (w.input as { guildId?: unknown } | null)?.guildId;
         if (typeof guildId === 'string') {
@@ -136,7 +140,6 @@ export async function createApiDeps(base: ApiDepsBase, extras: ApiDepsExtras = {
         opsLog.error({ err, op: w.op }, 'post-commit hook failed (cache may be stale until TTL)'),
     },
   );
-  const db = new SyncDb(storage.db as unknown as Kysely<ApiDatabase>, storage.sqlite);
   return {
     config,
     log,
@@ -147,7 +150,7 @@ export async function createApiDeps(base: ApiDepsBase, extras: ApiDepsExtras = {
     keys,
     tokens: new TokenVerifier(keys),
     refresh: new RefreshTokens(db, { ttlSeconds: config.api.refreshTokenTtlSeconds, now }),
-    rbac: new Rbac(db, config.api.superadmins),
+    rbac,
     cache,
     rateLimiter:
       extras.rateLimiter ??
@@ -198,7 +201,8 @@ export function apiRoutes(getDoc: () => OpenApiDocument, extra: readonly AnyRout
  */
 export interface ApiApp {
   readonly app: Koa<ApiState>;
-  readonly router: Router;
+  /** The routers the routes are mounted on (bucketed by path; see `RouteBuckets`). */
+  readonly routers: readonly Router[];
   readonly routes: readonly AnyRoute[];
   openapi(): OpenApiDocument;
   /** Ends open SSE streams (call before closing the HTTP server). */
@@ -206,10 +210,10 @@ export interface ApiApp {
 }
 
 /**
- * The admin + internal API as a koa app. Middleware order: request context (request id, security
- * headers, access log, duration metric) → the one error middleware (problem+json) → CORS → authentication
- * → per-principal rate limit → 404/405 mapping → the router, whose routes each validate, authorize, serve
- * from the cache and run their handler.
+ * The admin + internal API as a koa app. First the edge middleware: request context (request id,
+ * nosniff, access log, duration metric) around the one error handler (problem+json) around CORS →
+ * authentication → per-principal rate limit → routing (404/405 mapping after it). Then the routes,
+ * bucketed by path, each validating, authorizing, serving from the cache and running its handler.
  *
  * @example
  * const { app } = createApiApp(deps);
@@ -225,22 +229,27 @@ export function createApiApp(deps: ApiDeps, opts: { extraRoutes?: readonly AnyRo
     () => (doc ??= buildOpenApi(routes, serverUrl(deps))),
     opts.extraRoutes,
   );
-  const router = new Router();
+  const buckets = new RouteBuckets();
   const metrics = routeMetrics(deps.metrics);
   for (const route of routes)
-    router[route.method](route.path, routeMiddleware(route, deps, metrics) as never);
+    buckets.add(route.method, route.path, routeMiddleware(route, deps, metrics) as never);
 
-  app.use(requestContext(log, deps.metrics));
-  app.use(errorMiddleware(log, configSecrets(deps.config)) as never);
-  app.use(cors(deps.config.api.corsOrigins) as never);
-  app.use(authenticate(deps));
-  app.use(rateLimit(deps.rateLimiter, deps.metrics));
-  app.use(notFoundMiddleware() as never);
-  app.use(router.routes() as never);
-  app.use(router.allowedMethods() as never);
+  app.use(
+    edge({
+      log,
+      recorder: accessRecorder(log, deps.metrics, deps.config.api.accessLog),
+      secrets: configSecrets(deps.config),
+      steps: [
+        cors(deps.config.api.corsOrigins) as never,
+        authenticate(deps) as never,
+        rateLimit(deps.rateLimiter, deps.metrics) as never,
+      ],
+    }),
+  );
+  app.use(buckets.middleware() as never);
   return {
     app,
-    router,
+    routers: buckets.routers,
     routes,
     openapi: () => (doc ??= buildOpenApi(routes, serverUrl(deps))),
     closeStreams: () => {

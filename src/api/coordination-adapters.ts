@@ -19,7 +19,14 @@ export function apiCacheFromCoordination(
   onError: (err: unknown) => void = () => {},
 ): ApiCache {
   return {
-    get: (key) => cache.get<string>(key),
+    async get(key) {
+      try {
+        return await cache.get<string>(key);
+      } catch (err) {
+        onError(err);
+        return undefined;
+      }
+    },
     set: (key, value, o) => cache.set(key, value, o.ttlMs, o.tags),
     async invalidateTags(tags) {
       await Promise.all(tags.map((t) => cache.invalidateTag(t)));

@@ -191,6 +191,11 @@ export const spec = {
       optionalUrl(),
       'Discord OAuth2 authorize page. Default: origin of DISCORD_API_URL + `/oauth2/authorize`.',
     ),
+    accessLog: envVar(
+      'API_ACCESS_LOG',
+      z.enum(['all', 'errors', 'off']).default('all'),
+      'Access log lines: `all` requests, or only `errors` (status ≥ 400, writes, requests over 1 s) — e.g. behind an ingress that logs access itself — or `off`. Request metrics always count everything.',
+    ),
     trustProxy: envVar(
       'API_TRUST_PROXY',
       bool(false),

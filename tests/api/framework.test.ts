@@ -241,11 +241,13 @@ describe('HTTP framework', () => {
     expect(changed.headers.get('etag')).not.toBe(etag);
   });
 
-  it('HEAD works on GET routes, and security headers are set', async () => {
+  it('HEAD works on GET routes; nosniff everywhere, frame and referrer headers on the HTML page', async () => {
     const r = await call(t, 'HEAD', '/api/v1');
     expect(r.status).toBe(200);
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(r.headers.get('x-frame-options')).toBe('DENY');
+    const docs = await call(t, 'GET', '/api/v1/docs');
+    expect(docs.headers.get('x-frame-options')).toBe('DENY');
+    expect(docs.headers.get('referrer-policy')).toBe('no-referrer');
   });
 });
 

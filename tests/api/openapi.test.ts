@@ -43,7 +43,7 @@ describe('OpenAPI document', () => {
 
   it('documents every mounted route and mounts every documented route', () => {
     const mounted = new Set<string>();
-    for (const layer of t.api.router.stack) {
+    for (const layer of t.api.routers.flatMap((r) => r.stack)) {
       for (const m of layer.methods) {
         if (m === 'HEAD') continue;
         mounted.add(`${m} ${String(layer.path).replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);

@@ -14,9 +14,19 @@ import { unauthorized } from './keys.js';
  * app.use(authenticate(deps));
  */
 export function authenticate(deps: ApiDeps): Middleware<ApiState> {
-  return async (ctx, next) => {
-    const internal = ctx.path.startsWith('/internal/');
-    if (!internal && !ctx.path.startsWith('/api/')) return next();
+  const slow = async (
+    ctx: Parameters<Middleware<ApiState>>[0],
+    next: () => Promise<unknown>,
+    token: string,
+    internal: boolean,
+  ) => {
+    ctx.state.principal = internal ? await deps.tokens.service(token) : await deps.tokens.user(token);
+    return next();
+  };
+  return (ctx, next) => {
+    const path = ctx.path;
+    const internal = path.startsWith('/internal/');
+    if (!internal && !path.startsWith('/api/')) return next();
     const header = ctx.get('Authorization');
     const apiKey = ctx.get('X-API-Key');
     let credential: string | undefined;
@@ -24,21 +34,22 @@ export function authenticate(deps: ApiDeps): Middleware<ApiState> {
     else if (header !== '') {
       const m = /^Bearer +([^\s]+)$/i.exec(header);
       if (!m) throw unauthorized('unsupported_auth_scheme', 'Use Authorization: Bearer <token>');
-      credential = m[1];
+      credential = m[1]!;
     }
-    if (credential !== undefined) {
-      if (credential.length > 4096) throw unauthorized('token_malformed', 'The credential is too long');
-      if (looksLikeApiKey(credential)) {
-        if (internal) throw unauthorized('api_key_not_allowed', 'API keys cannot call the internal API');
-        ctx.state.principal = authenticateApiKey(deps.db, credential, deps.now());
-      } else if (apiKey !== '') {
-        throw unauthorized('api_key_invalid', 'The API key is not valid');
-      } else {
-        ctx.state.principal = internal
-          ? await deps.tokens.service(credential)
-          : await deps.tokens.user(credential);
-      }
+    if (credential === undefined) return next();
+    if (credential.length > 4096) throw unauthorized('token_malformed', 'The credential is too long');
+    if (looksLikeApiKey(credential)) {
+      if (internal) throw unauthorized('api_key_not_allowed', 'API keys cannot call the internal API');
+      ctx.state.principal = authenticateApiKey(deps.db, credential, deps.now());
+      return next();
     }
-    return next();
+    if (apiKey !== '') throw unauthorized('api_key_invalid', 'The API key is not valid');
+    // Tokens seen before resolve synchronously; only a first sighting verifies the signature.
+    const known = internal ? deps.tokens.cachedService(credential) : deps.tokens.cachedUser(credential);
+    if (known) {
+      ctx.state.principal = known;
+      return next();
+    }
+    return slow(ctx, next, credential, internal);
   };
 }

@@ -3,9 +3,12 @@ import type { SyncDb } from '../../domain/sync-db.js';
 import { type ApiDatabase, type GuildRole, maxRole, minRole } from '../../domain/tables.js';
 import type { Principal } from './principal.js';
 
+const MEMO_MAX = 50_000;
+
 /**
- * Who may do what in which guild. Roles come from two places, looked up on every request (so a revoked
- * grant or a fresh login takes effect immediately): the Discord permissions cached at login
+ * Who may do what in which guild. Roles come from two places, resolved on every request (so a revoked
+ * grant or a fresh login takes effect immediately; a lookup is remembered only until the next committed
+ * domain write, see {@link Rbac.invalidate}): the Discord permissions cached at login
  * (`discord_guild_roles`) and explicit grants (`role_grants`); the stronger wins. Platform superadmins
  * (config) are owners everywhere. Only guilds the bot is in count: for any other guild the answer is
  * "no role", which the API reports as 404 so guild existence never leaks.
@@ -21,6 +24,8 @@ export class Rbac {
   private readonly superadmins: ReadonlySet<string>;
   private readonly roleStmt: BetterSqlite3.Statement;
   private readonly presentStmt: BetterSqlite3.Statement;
+  /** Roles looked up since the last committed write (see {@link Rbac.invalidate}). */
+  private readonly memo = new Map<string, GuildRole | null>();
 
   constructor(
     private readonly db: SyncDb<ApiDatabase>,
@@ -48,11 +53,24 @@ export class Rbac {
 
   /** A user's own role in a guild the bot is in (superadmin → owner), or null. */
   userRole(userId: string, guildId: string): GuildRole | null {
+    const key = `${userId}\u0001${guildId}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
     const row = this.roleStmt.get(userId, userId, guildId) as
       { d: GuildRole | null; r: GuildRole | null } | undefined;
-    if (!row) return null;
-    if (this.superadmins.has(userId)) return 'owner';
-    return maxRole(row.d, row.r);
+    const role = !row ? null : this.superadmins.has(userId) ? 'owner' : maxRole(row.d, row.r);
+    if (this.memo.size >= MEMO_MAX) this.memo.clear();
+    this.memo.set(key, role);
+    return role;
+  }
+
+  /**
+   * Forgets every remembered role. The api pod is the only writer of the tables roles come from, and
+   * every write to them is a domain op, so calling this after each committed write keeps lookups exact:
+   * a revoked grant is gone on the very next request.
+   */
+  invalidate(): void {
+    this.memo.clear();
   }
 
   /** The principal's effective role in a guild, or null (no access, or the bot is not there). */

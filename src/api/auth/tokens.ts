@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GUILD_ROLES, type GuildRole } from '../../domain/tables.js';
-import { type Audience, type KeySet, unauthorized } from './keys.js';
+import { type KeySet, unauthorized } from './keys.js';
 import type { ServicePrincipal, UserPrincipal } from './principal.js';
 
 const snowflake = /^\d{17,20}$/;
@@ -47,31 +47,52 @@ interface Cached<T> {
  * const principal = await verifier.user(jwt);
  */
 export class TokenVerifier {
-  private readonly cache = new Map<string, Cached<UserPrincipal | ServicePrincipal>>();
+  private readonly cache = {
+    admin: new Map<string, Cached<UserPrincipal>>(),
+    internal: new Map<string, Cached<ServicePrincipal>>(),
+  };
 
   constructor(
     private readonly keys: KeySet,
     private readonly opts: { maxEntries?: number; nowSeconds?: () => number } = {},
   ) {}
 
+  private now(): number {
+    return this.opts.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+  }
+
+  /** The principal of an admin token verified before and not expired yet, without any async work. */
+  cachedUser(token: string): UserPrincipal | undefined {
+    return this.hit(this.cache.admin, token);
+  }
+
+  /** Like {@link cachedUser} for service tokens. */
+  cachedService(token: string): ServicePrincipal | undefined {
+    return this.hit(this.cache.internal, token);
+  }
+
   /** An admin-audience token → the user principal. */
   async user(token: string): Promise<UserPrincipal> {
-    return (await this.verify(token, 'admin')) as UserPrincipal;
+    return this.cachedUser(token) ?? ((await this.verify(token, 'admin')) as UserPrincipal);
   }
 
   /** An internal-audience token → the service principal. */
   async service(token: string): Promise<ServicePrincipal> {
-    return (await this.verify(token, 'internal')) as ServicePrincipal;
+    return this.cachedService(token) ?? ((await this.verify(token, 'internal')) as ServicePrincipal);
   }
 
-  private async verify(token: string, audience: Audience): Promise<UserPrincipal | ServicePrincipal> {
-    const now = this.opts.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
-    const key = `${audience}\u0000${token}`;
-    const hit = this.cache.get(key);
-    if (hit) {
-      if (hit.expSeconds > now) return hit.value;
-      this.cache.delete(key);
-    }
+  private hit<T>(map: Map<string, Cached<T>>, token: string): T | undefined {
+    const hit = map.get(token);
+    if (!hit) return undefined;
+    if (hit.expSeconds > this.now()) return hit.value;
+    map.delete(token);
+    return undefined;
+  }
+
+  private async verify(
+    token: string,
+    audience: 'admin' | 'internal',
+  ): Promise<UserPrincipal | ServicePrincipal> {
     const claims = await this.keys.verify(token, audience);
     let value: UserPrincipal | ServicePrincipal;
     if (audience === 'internal') {
@@ -89,9 +110,10 @@ export class TokenVerifier {
       }
       value = { kind: 'user', userId: claims.sub, tokenId: String(claims.jti ?? ''), scope };
     }
+    const map = this.cache[audience] as Map<string, Cached<UserPrincipal | ServicePrincipal>>;
     const max = this.opts.maxEntries ?? 10_000;
-    if (this.cache.size >= max) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(key, { value, expSeconds: claims.exp });
+    if (map.size >= max) map.delete(map.keys().next().value as string);
+    map.set(token, { value, expSeconds: claims.exp });
     return value;
   }
 }

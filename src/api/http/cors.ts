@@ -16,7 +16,7 @@ const EXPOSE_HEADERS =
  */
 export function cors(allowlist: readonly string[]): Middleware {
   const allowed = new Set(allowlist);
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const origin = ctx.get('Origin');
     if (!origin) return next();
     ctx.vary('Origin');

@@ -69,34 +69,51 @@ export function errorMiddleware(log: Logger, configSecrets: readonly string[] = 
     try {
       await next();
     } catch (err) {
-      const appErr = toAppError(err);
-      const requestId = (ctx.state as { requestId?: string }).requestId;
-      if (appErr.status >= 500) {
-        const secrets = [...configSecrets, ...requestCredentials(ctx)];
-        log.error(
-          { err: scrubError(isAppError(err) ? appErr : err, secrets), requestId, path: ctx.path },
-          'request failed',
-        );
-      } else {
-        log.debug({ code: appErr.code, status: appErr.status, requestId }, 'request refused');
-      }
-      if (ctx.headerSent || !ctx.writable) return;
-      const problem = { ...appErr.toProblem(ctx.path), ...(requestId ? { requestId } : {}) };
-      ctx.status = appErr.status;
-      ctx.type = PROBLEM_JSON;
-      ctx.body = JSON.stringify(problem);
-      ctx.remove('ETag');
-      ctx.set('Cache-Control', 'no-store');
-      if (appErr.status === 401)
-        ctx.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${appErr.code}"`);
-      const details = appErr.details as { allow?: unknown; retryAfterSeconds?: unknown } | undefined;
-      if (appErr.status === 405 && Array.isArray(details?.allow)) ctx.set('Allow', details.allow.join(', '));
-      if (appErr.status === 429 && typeof details?.retryAfterSeconds === 'number') {
-        ctx.set('Retry-After', String(details.retryAfterSeconds));
-      }
-      if (appErr.status === 413) ctx.set('Connection', 'close');
+      writeProblem(ctx, err, log, configSecrets);
     }
   };
+}
+
+/**
+ * Answers with the problem document of `err` (see {@link errorMiddleware}): status, stable code, request
+ * id, the matching headers (`WWW-Authenticate`, `Allow`, `Retry-After`); 5xx are logged, scrubbed.
+ *
+ * @example
+ * try { await next(); } catch (err) { writeProblem(ctx, err, log, secrets); }
+ */
+export function writeProblem(
+  ctx: Context,
+  err: unknown,
+  log: Logger,
+  configSecrets: readonly string[],
+): void {
+  const appErr = toAppError(err);
+  const requestId = (ctx.state as { requestId?: string }).requestId;
+  if (appErr.status >= 500) {
+    const secrets = [...configSecrets, ...requestCredentials(ctx)];
+    log.error(
+      { err: scrubError(isAppError(err) ? appErr : err, secrets), requestId, path: ctx.path },
+      'request failed',
+    );
+  } else {
+    log.debug({ code: appErr.code, status: appErr.status, requestId }, 'request refused');
+  }
+  if (ctx.headerSent || !ctx.writable) return;
+  const problem = { ...appErr.toProblem(ctx.path), ...(requestId ? { requestId } : {}) };
+  ctx.status = appErr.status;
+  ctx.type = PROBLEM_JSON;
+  ctx.body = JSON.stringify(problem);
+  ctx.remove('ETag');
+  ctx.set('Cache-Control', 'no-store');
+  if (appErr.status === 401) {
+    ctx.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${appErr.code}"`);
+  }
+  const details = appErr.details as { allow?: unknown; retryAfterSeconds?: unknown } | undefined;
+  if (appErr.status === 405 && Array.isArray(details?.allow)) ctx.set('Allow', details.allow.join(', '));
+  if (appErr.status === 429 && typeof details?.retryAfterSeconds === 'number') {
+    ctx.set('Retry-After', String(details.retryAfterSeconds));
+  }
+  if (appErr.status === 413) ctx.set('Connection', 'close');
 }
 
 /**
@@ -109,17 +126,27 @@ export function errorMiddleware(log: Logger, configSecrets: readonly string[] = 
 export function notFoundMiddleware(): Middleware {
   return async (ctx, next) => {
     await next();
-    if (ctx.body !== undefined && ctx.body !== null) return;
-    if (ctx.status === 405 || ctx.status === 501) {
-      const allow = (ctx.response.get('Allow') || '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, { allow });
-    }
-    if (ctx.status === 404)
-      throw new AppError(404, 'route_not_found', `No route for ${ctx.method} ${ctx.path}`);
+    throwIfUnmatched(ctx);
   };
+}
+
+/**
+ * After routing: throws `404 route_not_found` / `405 method_not_allowed` when no route answered.
+ *
+ * @example
+ * await next(); throwIfUnmatched(ctx);
+ */
+export function throwIfUnmatched(ctx: Context): void {
+  if (ctx.body !== undefined && ctx.body !== null) return;
+  if (ctx.status === 405 || ctx.status === 501) {
+    const allow = (ctx.response.get('Allow') || '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, { allow });
+  }
+  if (ctx.status === 404)
+    throw new AppError(404, 'route_not_found', `No route for ${ctx.method} ${ctx.path}`);
 }
 
 /** The credentials a request carried (bearer token, API key, cookie values), to scrub from error logs. */

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
 import { Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../logging/logger.js';
 import { metricOnce } from './metric.js';
 import { principalKey, type Principal } from '../auth/principal.js';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SLOW_MS = 1000;
 
 /**
  * Per-request state every middleware shares.
@@ -21,15 +22,28 @@ export interface ApiState {
 }
 
 /**
- * Outermost middleware: request id (`X-Request-Id` taken from the client when well-formed, else a new
- * UUID; echoed in the response), baseline security headers, one pino access-log line per request (path
- * without query string, so OAuth codes and cursors never reach the log; never headers), and the request
- * duration histogram (labelled by route template, never by ids).
+ * The per-request bookkeeping of the request context: `begin` assigns the request id (`X-Request-Id` taken
+ * from the client when well-formed, else a new UUID; echoed in the response) and sets
+ * `X-Content-Type-Options: nosniff`; `end` observes the duration histogram (labelled by route template,
+ * never by ids) for every request and writes the pino access-log line — for every request, or with
+ * `accessLog: 'errors'` only for failures, writes and slow requests. The line holds the path without
+ * query string (OAuth codes and cursors never reach the log) and never headers.
  *
  * @example
- * app.use(requestContext(log.child({ module: 'http' }), registry));
+ * const rec = accessRecorder(log, registry, 'all');
+ * const started = rec.begin(ctx); try { await next(); } finally { rec.end(ctx, started); }
  */
-export function requestContext(log: Logger, registry: Registry): Middleware<ApiState> {
+export function accessRecorder(
+  parent: Logger,
+  registry: Registry,
+  accessLog: 'all' | 'errors' | 'off' = 'all',
+): {
+  begin(ctx: ParameterizedContext<ApiState>): number;
+  end(ctx: ParameterizedContext<ApiState>, started: number): void;
+} {
+  // Access-log lines hold only the fields below (never headers, bodies or query strings), so this child
+  // skips the root logger's redaction pass, which would otherwise cost more than the rest of the line.
+  const log = parent.child({}, { redact: [] });
   const duration = metricOnce(
     registry,
     'guildhall_http_request_duration_seconds',
@@ -42,34 +56,72 @@ export function requestContext(log: Logger, registry: Registry): Middleware<ApiS
         registers: [registry],
       }),
   );
-  return async (ctx, next) => {
-    const started = performance.now();
-    const incoming = ctx.get('X-Request-Id');
-    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('X-Frame-Options', 'DENY');
-    try {
-      await next();
-    } finally {
+  // Label sets repeat (method × route × status): keep their children instead of hashing labels per request.
+  const children = new Map<string, ReturnType<typeof duration.labels>>();
+  const child = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`;
+    let c = children.get(key);
+    if (!c) {
+      if (children.size > 5000) children.clear();
+      c = duration.labels(method, route, String(status));
+      children.set(key, c);
+    }
+    return c;
+  };
+  return {
+    begin(ctx) {
+      const incoming = ctx.get('X-Request-Id');
+      const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+      ctx.state.requestId = requestId;
+      ctx.set('X-Request-Id', requestId);
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      return performance.now();
+    },
+    end(ctx, started) {
       const ms = performance.now() - started;
       const route = ctx.state.route ?? 'unmatched';
-      duration.observe({ method: ctx.method, route, status: String(ctx.status) }, ms / 1000);
+      const status = ctx.status;
+      const method = ctx.method;
+      child(method, route, status).observe(ms / 1000);
+      if (accessLog === 'off') return;
+      if (accessLog === 'errors' && status < 400 && ms < SLOW_MS && (method === 'GET' || method === 'HEAD'))
+        return;
       const p = ctx.state.principal;
       log.info(
         {
-          requestId,
-          method: ctx.method,
+          requestId: ctx.state.requestId,
+          method,
           path: ctx.path,
           route,
-          status: ctx.status,
+          status,
           ms: Math.round(ms * 100) / 100,
           ...(p ? { principal: principalKey(p) } : {}),
         },
         'request',
       );
+    },
+  };
+}
+
+/**
+ * Request context as a standalone middleware (see {@link accessRecorder}); the API app runs the same
+ * bookkeeping inside its edge middleware.
+ *
+ * @example
+ * app.use(requestContext(log.child({ module: 'http' }), registry));
+ */
+export function requestContext(
+  parent: Logger,
+  registry: Registry,
+  accessLog: 'all' | 'errors' | 'off' = 'all',
+): Middleware<ApiState> {
+  const rec = accessRecorder(parent, registry, accessLog);
+  return async (ctx, next) => {
+    const started = rec.begin(ctx);
+    try {
+      await next();
+    } finally {
+      rec.end(ctx, started);
     }
   };
 }

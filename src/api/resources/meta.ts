@@ -103,6 +103,8 @@ export function metaRoutes(getDoc: () => OpenApiDocument) {
       handler: ({ ctx }) => {
         ctx.type = 'text/html; charset=utf-8';
         ctx.set('Content-Security-Policy', DOCS_CSP);
+        ctx.set('X-Frame-Options', 'DENY');
+        ctx.set('Referrer-Policy', 'no-referrer');
         ctx.body = DOCS_HTML;
       },
     }),
