@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { ApiDeps } from '../deps.js';
-import type { ApiState } from '../http/request-context.js';
+import { type ApiState, header } from '../http/request-context.js';
 import { authenticateApiKey, looksLikeApiKey } from './api-keys.js';
 import { unauthorized } from './keys.js';
 
@@ -27,15 +27,11 @@ export function authenticate(deps: ApiDeps): Middleware<ApiState> {
     const path = ctx.path;
     const internal = path.startsWith('/internal/');
     if (!internal && !path.startsWith('/api/')) return next();
-    const header = ctx.get('Authorization');
-    const apiKey = ctx.get('X-API-Key');
+    const authorization = header(ctx, 'authorization');
+    const apiKey = header(ctx, 'x-api-key');
     let credential: string | undefined;
     if (apiKey !== '') credential = apiKey;
-    else if (header !== '') {
-      const m = /^Bearer +([^\s]+)$/i.exec(header);
-      if (!m) throw unauthorized('unsupported_auth_scheme', 'Use Authorization: Bearer <token>');
-      credential = m[1]!;
-    }
+    else if (authorization !== '') credential = bearerToken(authorization);
     if (credential === undefined) return next();
     if (credential.length > 4096) throw unauthorized('token_malformed', 'The credential is too long');
     if (looksLikeApiKey(credential)) {
@@ -52,4 +48,21 @@ export function authenticate(deps: ApiDeps): Middleware<ApiState> {
     }
     return slow(ctx, next, credential, internal);
   };
+}
+
+/** The token of `Bearer <token>` (scheme case-insensitive, one token, no whitespace inside); 401 otherwise. */
+function bearerToken(value: string): string {
+  if (
+    value.startsWith('Bearer ') &&
+    value.indexOf(' ', 7) === -1 &&
+    value.indexOf('\t') === -1 &&
+    value.length > 7
+  ) {
+    return value.slice(7);
+  }
+  if (value.length > 7 && value.slice(0, 7).toLowerCase() === 'bearer ') {
+    const token = value.slice(7).trimStart();
+    if (token !== '' && !/\s/.test(token)) return token;
+  }
+  throw unauthorized('unsupported_auth_scheme', 'Use Authorization: Bearer <token>');
 }

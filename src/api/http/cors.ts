@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../../errors/app-error.js';
+import { header } from './request-context.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const ALLOW_HEADERS = 'Authorization, Content-Type, If-None-Match, X-Request-Id, X-API-Key';
@@ -17,7 +18,7 @@ const EXPOSE_HEADERS =
 export function cors(allowlist: readonly string[]): Middleware {
   const allowed = new Set(allowlist);
   return (ctx, next) => {
-    const origin = ctx.get('Origin');
+    const origin = header(ctx, 'origin');
     if (!origin) return next();
     ctx.vary('Origin');
     const ok = allowed.has(origin);

@@ -28,13 +28,15 @@ export interface EdgeOptions {
  * app.use(router.routes());
  */
 export function edge(o: EdgeOptions): Middleware<ApiState> {
-  const steps = o.steps;
+  // Chain the steps once; per request only anonymous continuations are created.
+  const run = o.steps.reduceRight<(ctx: ParameterizedContext<ApiState>, next: Next) => unknown>(
+    (inner, s) => (ctx, next) => s(ctx, () => inner(ctx, next) as Promise<void>),
+    (_ctx, next) => next(),
+  );
   return async (ctx, next) => {
     const started = o.recorder.begin(ctx);
     try {
-      let i = 0;
-      const step = (): unknown => (i < steps.length ? steps[i++]!(ctx, step as Next) : next());
-      await step();
+      await run(ctx, next);
       throwIfUnmatched(ctx);
     } catch (err) {
       writeProblem(ctx, err, o.log, o.secrets);

@@ -100,6 +100,7 @@ export function writeProblem(
   }
   if (ctx.headerSent || !ctx.writable) return;
   const problem = { ...appErr.toProblem(ctx.path), ...(requestId ? { requestId } : {}) };
+  if (requestId) ctx.set('X-Request-Id', requestId);
   ctx.status = appErr.status;
   ctx.type = PROBLEM_JSON;
   ctx.body = JSON.stringify(problem);

@@ -8,7 +8,7 @@ import { actorOf, principalKey, type Principal } from '../auth/principal.js';
 import type { ApiDeps } from '../deps.js';
 import { readJsonBody } from './body.js';
 import { metricOnce } from './metric.js';
-import type { ApiState } from './request-context.js';
+import { type ApiState, header } from './request-context.js';
 import type { Access, AnyRoute, HandlerContext } from './route.js';
 import { parseOr400 } from './validate.js';
 
@@ -25,7 +25,7 @@ export function etagOf(body: string): string {
 }
 
 function fresh(ctx: Context, etag: string): boolean {
-  const inm = ctx.get('If-None-Match');
+  const inm = header(ctx, 'if-none-match');
   if (inm === '') return false;
   if (inm.trim() === '*') return true;
   return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
@@ -40,13 +40,16 @@ function fresh(ctx: Context, etag: string): boolean {
 export function sendJson(ctx: Context, status: number, body: string, etag?: string): void {
   if (etag !== undefined) {
     ctx.set('ETag', etag);
-    ctx.set('Cache-Control', 'private, no-cache');
+    // Requests with `Authorization` are never stored by shared caches (RFC 9111 §3.5), and without
+    // Last-Modified there is no heuristic freshness: clients revalidate with If-None-Match anyway. Other
+    // requests (X-API-Key, public) say so explicitly.
+    if (header(ctx, 'authorization') === '') ctx.set('Cache-Control', 'private, no-cache');
     if (status === 200 && fresh(ctx, etag)) {
       ctx.status = 304;
       return;
     }
   }
-  ctx.status = status;
+  if (status !== 200) ctx.status = status; // koa answers 200 for a body unless told otherwise
   ctx.type = 'application/json';
   ctx.body = body;
 }
@@ -117,13 +120,47 @@ export function routeMiddleware(
   const miss = metrics.cache.labels('miss');
   const log = deps.log.child({ module: 'api', route: route.id });
   const emptyQueryKey = '';
+  // Valid path params repeat (the same guilds, cogs, users): remember their parsed (frozen) values and
+  // their cache-key form.
+  const parsedParams = new Map<string, { value: unknown; key: string }>();
+  const parseParams = (raw: Record<string, string>): { value: unknown; key: string } => {
+    const values = Object.values(raw);
+    const rawKey = values.length === 1 ? values[0]! : JSON.stringify(values);
+    const known = parsedParams.get(rawKey);
+    if (known !== undefined) return known;
+    const value = Object.freeze(parseOr400(route.params!, raw, 'params') as object);
+    const entry = { value, key: JSON.stringify(value) };
+    if (parsedParams.size >= 10_000) parsedParams.clear();
+    parsedParams.set(rawKey, entry);
+    return entry;
+  };
   const serveCached = (ctx: Context, value: string) => {
     const nl = value.indexOf('\n');
     sendJson(ctx, 200, value.slice(nl + 1), value.slice(0, nl));
   };
+  type Hc = HandlerContext<z.ZodType, z.ZodType, z.ZodType>;
+  const handlerContext = (
+    ctx: Context,
+    principal: Principal | undefined,
+    params: unknown,
+    guildRole: Hc['guildRole'],
+    query: unknown,
+    body: unknown,
+  ): Hc => ({
+    ctx,
+    deps,
+    params,
+    query,
+    body,
+    principal: principal as Principal,
+    guildRole,
+    actor: actorOf(principal),
+    requestId: (ctx.state as ApiState).requestId,
+    log,
+  });
 
   /** The handler's result as a JSON response (no cache). */
-  const run = async (ctx: Context, hc: HandlerContext<z.ZodType, z.ZodType, z.ZodType>, isRead: boolean) => {
+  const run = async (ctx: Context, hc: Hc, isRead: boolean) => {
     const out: unknown = await route.handler(hc);
     if (route.raw) return;
     if (out === undefined) {
@@ -136,7 +173,7 @@ export function routeMiddleware(
   };
 
   /** Read-through: single-flight load on a miss (waiters of someone else's load count as hits). */
-  const load = async (ctx: Context, hc: HandlerContext<z.ZodType, z.ZodType, z.ZodType>, key: string) => {
+  const load = async (ctx: Context, hc: Hc, key: string) => {
     const c = route.cache!;
     let loaded = false;
     const value = await deps.cache.getOrLoad(
@@ -155,43 +192,35 @@ export function routeMiddleware(
   const finish = (
     ctx: Context,
     principal: Principal | undefined,
-    params: unknown,
-    guildRole: HandlerContext<z.ZodType, z.ZodType, z.ZodType>['guildRole'],
+    params: { value: unknown; key: string } | undefined,
+    guildRole: Hc['guildRole'],
     query: unknown,
     body: unknown,
   ): void | Promise<void> => {
-    const hc: HandlerContext<z.ZodType, z.ZodType, z.ZodType> = {
-      ctx,
-      deps,
-      params,
-      query,
-      body,
-      principal: principal as Principal,
-      guildRole,
-      actor: actorOf(principal),
-      requestId: (ctx.state as ApiState).requestId,
-      log,
-    };
     const isRead = ctx.method === 'GET' || ctx.method === 'HEAD';
-    if (!route.cache || !isRead) return run(ctx, hc, isRead);
+    if (!route.cache || !isRead) {
+      return run(ctx, handlerContext(ctx, principal, params?.value, guildRole, query, body), isRead);
+    }
     const key =
       route.id +
       '\u0001' +
-      (params === undefined ? '' : JSON.stringify(params)) +
+      (params === undefined ? '' : params.key) +
       '\u0001' +
       (noQuery?.success && query === noQuery.data ? emptyQueryKey : JSON.stringify(query ?? null)) +
       '\u0001' +
       (route.cache.perPrincipal ? principalKey(principal as Principal) : '');
-    // A memory cache answers synchronously: a hit costs no promise at all.
+    // A memory cache answers synchronously: a hit costs no promise and no handler context.
     const cached = deps.cache.get(key);
     if (typeof cached === 'string') {
       hit.inc();
       serveCached(ctx, cached);
       return;
     }
-    if (cached === undefined) return load(ctx, hc, key);
+    const loadMiss = () =>
+      load(ctx, handlerContext(ctx, principal, params?.value, guildRole, query, body), key);
+    if (cached === undefined) return loadMiss();
     return cached.then((v) => {
-      if (v === undefined) return load(ctx, hc, key);
+      if (v === undefined) return loadMiss();
       hit.inc();
       serveCached(ctx, v);
     });
@@ -201,11 +230,12 @@ export function routeMiddleware(
     ctx.state.route = route.path;
     const principal = ctx.state.principal;
     checkAccess(route.access, principal, deps);
-    const rawParams = (ctx as unknown as { params?: Record<string, string> }).params ?? {};
-    const params = route.params ? parseOr400(route.params, rawParams, 'params') : undefined;
+    const params = route.params
+      ? parseParams((ctx as unknown as { params?: Record<string, string> }).params ?? {})
+      : undefined;
     let guildRole = null;
     if (minRole) {
-      guildRole = deps.rbac.guildRole(principal, (params as { guildId: string }).guildId);
+      guildRole = deps.rbac.guildRole(principal, (params!.value as { guildId: string }).guildId);
       if (!guildRole) throw new AppError(404, 'guild_not_found', 'No such guild');
       if (!roleAtLeast(guildRole, minRole)) {
         throw new AppError(403, 'insufficient_role', `This needs the ${minRole} role`, {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware, ParameterizedContext } from 'koa';
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { FastHistogram } from './fast-histogram.js';
 import type { Logger } from '../../logging/logger.js';
 import { metricOnce } from './metric.js';
 import { principalKey, type Principal } from '../auth/principal.js';
@@ -23,7 +24,8 @@ export interface ApiState {
 
 /**
  * The per-request bookkeeping of the request context: `begin` assigns the request id (`X-Request-Id` taken
- * from the client when well-formed, else a new UUID; echoed in the response) and sets
+ * from the client when well-formed, else a new UUID; returned when the client sent it, on writes and on
+ * every error) and sets
  * `X-Content-Type-Options: nosniff`; `end` observes the duration histogram (labelled by route template,
  * never by ids) for every request and writes the pino access-log line — for every request, or with
  * `accessLog: 'errors'` only for failures, writes and slow requests. The line holds the path without
@@ -48,32 +50,35 @@ export function accessRecorder(
     registry,
     'guildhall_http_request_duration_seconds',
     () =>
-      new Histogram({
+      new FastHistogram({
         name: 'guildhall_http_request_duration_seconds',
         help: 'Admin/internal API request duration by method, route template and status.',
         labelNames: ['method', 'route', 'status'],
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-        registers: [registry],
-      }),
-  );
-  // Label sets repeat (method × route × status): keep their children instead of hashing labels per request.
-  const children = new Map<string, ReturnType<typeof duration.labels>>();
+        registry,
+      }) as never,
+  ) as unknown as FastHistogram;
+  // Label sets repeat (method × route × status): resolve each once.
+  const children = new Map<string, ReturnType<FastHistogram['series']>>();
   const child = (method: string, route: string, status: number) => {
     const key = `${method} ${status} ${route}`;
     let c = children.get(key);
     if (!c) {
       if (children.size > 5000) children.clear();
-      c = duration.labels(method, route, String(status));
+      c = duration.series({ method, route, status: String(status) });
       children.set(key, c);
     }
     return c;
   };
   return {
     begin(ctx) {
-      const incoming = ctx.get('X-Request-Id');
-      const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+      const incoming = header(ctx, 'x-request-id');
+      const echo = incoming !== '' && INCOMING_ID.test(incoming);
+      const requestId = echo ? incoming : randomUUID();
       ctx.state.requestId = requestId;
-      ctx.set('X-Request-Id', requestId);
+      // Sent back when the client chose it, on writes (their audit rows carry it) and on every problem
+      // response (see writeProblem); a successful read has nothing recorded under it.
+      if (echo || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) ctx.set('X-Request-Id', requestId);
       ctx.set('X-Content-Type-Options', 'nosniff');
       return performance.now();
     },
@@ -124,4 +129,19 @@ export function requestContext(
       rec.end(ctx, started);
     }
   };
+}
+
+/**
+ * A request header by its lower-case name, straight from Node's header map (koa's `ctx.get` lower-cases
+ * the name and goes through two delegating getters on every call).
+ *
+ * @example
+ * header(ctx, 'if-none-match'); // '' when absent
+ */
+export function header(
+  ctx: { req: { headers: Record<string, string | string[] | undefined> } },
+  name: string,
+): string {
+  const v = ctx.req.headers[name];
+  return typeof v === 'string' ? v : v === undefined ? '' : v.join(', ');
 }
