@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, type Role } from './config/index.js';
 import { AppError } from './errors/app-error.js';
 import { type RoleContext, createRoleContext } from './runtime.js';
@@ -14,10 +14,16 @@ type RoleStarter = (ctx: RoleContext) => Promise<unknown>;
 const starters: Record<Role, () => Promise<RoleStarter>> = {
   all: async () => (await import('./roles/all.js')).startAll,
   api: async () => (await import('./api/role.js')).startApi,
-  shard: async () => notImplemented('shard', 'the shard runtime (issue: shard runtime)'),
+  shard: async () => (await import('./shard/role.js')).startShard,
   controller: async () => notImplemented('controller', 'the controller (issue: controller)'),
-  sim: async () => notImplemented('sim', 'the Discord simulator (issue: Discord simulator)'),
+  sim: async () => (await import('./sim/role.js')).startSim,
 };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
 
 function notImplemented(role: string, what: string): never {
   throw new NotImplementedError(`guildhall ${role}: not implemented yet — ${what} has not landed.`);
@@ -41,6 +47,7 @@ export function buildProgram(): Command {
   const program = new Command('guildhall')
     .description('Kubernetes-native, sharded Discord community platform.')
     .version(VERSION)
+    .exitOverride() // before the subcommands exist, so they inherit it (usage errors → exit code 2)
     .showHelpAfterError()
     .addHelpText(
       'after',
@@ -66,7 +73,19 @@ export function buildProgram(): Command {
   program
     .command('sim')
     .description('Discord simulator (gateway v10, REST v10, OAuth2) for demos, tests and benchmarks.')
-    .action(() => runRole('sim'));
+    .option('--guilds <n>', 'guilds to generate (default SIM_GUILDS)', positiveInt)
+    .option('--members-per-guild <n>', 'members per generated guild', positiveInt)
+    .option('--max-concurrency <n>', 'session_start_limit.max_concurrency', positiveInt)
+    .action(async (o: { guilds?: number; membersPerGuild?: number; maxConcurrency?: number }) => {
+      const ctx = createRoleContext('sim');
+      ctx.lifecycle.installSignalHandlers();
+      const { startSim } = await import('./sim/role.js');
+      await startSim(ctx, {
+        guilds: o.guilds,
+        membersPerGuild: o.membersPerGuild,
+        maxConcurrency: o.maxConcurrency,
+      });
+    });
   program
     .command('migrate')
     .description('Apply pending SQLite migrations and exit.')
@@ -76,11 +95,47 @@ export function buildProgram(): Command {
         await migrateCommand(ctx);
       }),
     );
+  const cogs = program.command('cogs').description('Manage cogs across the cluster.');
+  cogs
+    .command('reload <name>')
+    .description('Reload a cog on every shard pod (pub/sub cogs.reload); no gateway reconnect.')
+    .action((name: string) =>
+      runOnce('tool', async (ctx) => {
+        const { openCoordination } = await import('./runtime.js');
+        const { requestCogReload } = await import('./cogs/cli.js');
+        const coordination = await openCoordination(ctx);
+        try {
+          await requestCogReload(coordination.pubsub, name);
+          process.stdout.write(`asked every shard pod to reload cog '${name}'\n`);
+        } finally {
+          await coordination.close();
+        }
+      }),
+    );
+  cogs
+    .command('sync')
+    .description('Register the cogs’ slash commands with Discord (diffed; once per deploy).')
+    .option('--guild <id>', 'register in one guild instead of globally')
+    .action((o: { guild?: string }) =>
+      runOnce('tool', async (ctx) => {
+        const { REST } = await import('@discordjs/rest');
+        const { syncAllCogCommands } = await import('./cogs/cli.js');
+        const { applicationIdFromToken } = await import('./shard/cogs.js');
+        const { token, apiUrl } = ctx.config.discord;
+        if (!token) throw new AppError(400, 'token_required', 'DISCORD_TOKEN is required');
+        const applicationId = ctx.config.discord.applicationId ?? applicationIdFromToken(token);
+        if (!applicationId)
+          throw new AppError(400, 'application_id_required', 'DISCORD_APPLICATION_ID is required');
+        const rest = new REST({ api: apiUrl, version: '10' }).setToken(token);
+        const r = await syncAllCogCommands({ rest, applicationId, log: ctx.log, guildId: o.guild });
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      }),
+    );
   return program;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { type Config, type Role, loadConfig } from './config/index.js';
+import { type Coordination, createCoordination } from './coordination/index.js';
 import { Lifecycle } from './lifecycle.js';
 import { type Logger, createLogger } from './logging/logger.js';
 import { createMetricsRegistry } from './metrics/registry.js';
@@ -27,4 +28,29 @@ export function createRoleContext(
   const metrics = createMetricsRegistry({ role, defaultMetrics: config.metrics.defaultMetrics });
   const lifecycle = new Lifecycle(log, config.shutdown.timeoutMs);
   return { role, config, log, metrics, lifecycle };
+}
+
+/**
+ * Builds the coordination services from the config (Redis when `REDIS_URL` is set, memory otherwise) and
+ * registers their close on the lifecycle. One per process; in role `all` every role shares it.
+ *
+ * @example
+ * const coordination = await openCoordination(ctx);
+ */
+export async function openCoordination(ctx: RoleContext): Promise<Coordination> {
+  const { config } = ctx;
+  const coordination = await createCoordination({
+    redisUrl: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    log: ctx.log.child({ module: 'coordination' }),
+    metrics: ctx.metrics,
+    identify: {
+      reserve: config.coordination.identifyReserve,
+      windowMs: config.coordination.identifyWindowMs,
+    },
+    sessions: { flushIntervalMs: config.coordination.sessionFlushMs },
+    redis: { commandTimeoutMs: config.coordination.redisCommandTimeoutMs },
+  });
+  ctx.lifecycle.onShutdown('coordination', () => coordination.close());
+  return coordination;
 }

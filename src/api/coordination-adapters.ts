@@ -199,7 +199,7 @@ export function rateLimiterFromStore(
  *
  * @example
  * const coordination = await createCoordination({ redisUrl: config.redis.url, keyPrefix: config.redis.keyPrefix, log });
- * await startApi(ctx, apiExtrasFromCoordination(coordination, { rateLimitPerMinute: config.api.rateLimitPerMinute, onError }));
+ * await createApiDeps(base, apiExtrasFromCoordination(coordination, { rateLimitPerMinute: config.api.rateLimitPerMinute, onError }));
  */
 export function apiExtrasFromCoordination(
   c: Coordination,

@@ -1,47 +1,105 @@
 import type { AddressInfo } from 'node:net';
-import type { RoleContext } from '../runtime.js';
-import { openStorage } from '../storage/index.js';
+import type { Coordination } from '../coordination/index.js';
+import { type RoleContext, openCoordination } from '../runtime.js';
+import type { ShardEvent } from '../shard/event-pipeline.js';
+import { EVENT_LOG_NAME } from '../shard/runtime.js';
+import { type Storage, openStorage } from '../storage/index.js';
+import { EventWriter } from '../writer/event-writer.js';
 import { type ApiApp, type ApiDepsExtras, createApiApp, createApiDeps } from './app.js';
-import type { AnyRoute } from './http/route.js';
+import { apiExtrasFromCoordination } from './coordination-adapters.js';
 import type { ApiDeps } from './deps.js';
+import type { AnyRoute } from './http/route.js';
+import { activityByGuild, withIngestHook } from './ingest-hook.js';
+import { createIngestInvalidator } from './ingest-invalidator.js';
 
-/**
- * A running api role: its URL, dependencies (domain ops, cache, live feed…) and app.
- *
- * @example
- * const { url, deps } = await startApi(ctx);
- */
+/** A running api role: its URL, the open storage, the event writer, the API's dependencies and app. */
 export interface ApiHandle {
   readonly url: string;
+  readonly storage: Storage;
+  readonly writer: EventWriter;
   readonly deps: ApiDeps;
   readonly api: ApiApp;
 }
 
+/** Optional parts of {@link startApi}. */
+export interface StartApiOptions {
+  /** Shared with the other roles in `all` mode; opened from the config otherwise. */
+  readonly coordination?: Coordination;
+  /** Overrides of the API ports (the coordination-backed ones are the default). */
+  readonly extras?: ApiDepsExtras;
+  /** Cogs' admin routes, declared with `defineRoute` (validated, authorized, cached, documented). */
+  readonly extraRoutes?: readonly AnyRoute[];
+  /** Discord REST base for the OAuth2 login when it differs from the config (the simulator in `all` mode). */
+  readonly discordApiUrl?: string;
+}
+
 /**
- * Starts the api role: opens (and migrates) the SQLite database — this is the only process that does —
- * and serves the admin REST API (`/api/v1`), the internal domain RPC (`/internal/v1`), `/healthz`,
- * `/readyz`, `/metrics`, the OpenAPI document and the docs page. `extras` lets the embedded mode and the
- * lead plug in the coordination layer (cache, pub/sub live feed, fencing, cluster view) and cog ops;
- * `opts.extraRoutes` mounts cogs' routes (declared with `defineRoute`, so they are validated, authorized,
- * cached and documented like the platform's).
+ * Starts the api role: opens (and migrates) the SQLite database — this is the only process that does —,
+ * runs the single event writer (shards' event log → month partitions; each ingested batch invalidates
+ * the guilds' cached analytics and is published as live activity), and serves the admin REST API
+ * (`/api/v1`), the internal domain RPC (`/internal/v1`), `/healthz`, `/readyz`, `/metrics`, the OpenAPI
+ * document and the docs page. Cache, live feed, fencing, cluster view and rate limits run on the
+ * coordination layer (Redis, or memory in `all` mode without REDIS_URL).
  *
  * @example
- * const { url, deps } = await startApi(ctx, { checkFence: (f) => leases.checkFence(f) });
+ * const { url, deps } = await startApi(ctx, { coordination });
  */
-export async function startApi(
-  ctx: RoleContext,
-  extras: ApiDepsExtras = {},
-  opts: { extraRoutes?: readonly AnyRoute[] } = {},
-): Promise<ApiHandle> {
+export async function startApi(ctx: RoleContext, opts: StartApiOptions = {}): Promise<ApiHandle> {
   const log = ctx.log.child({ module: 'api' });
+  const coordination = opts.coordination ?? (await openCoordination(ctx));
   const storage = openStorage(ctx.config.storage, { log: ctx.log, migrate: true });
   ctx.lifecycle.onShutdown('storage', () => storage.close());
 
+  const config = opts.discordApiUrl
+    ? { ...ctx.config, discord: { ...ctx.config.discord, apiUrl: opts.discordApiUrl } }
+    : ctx.config;
+  const portLog = log.child({ component: 'coordination-ports' });
   const deps = await createApiDeps(
-    { config: ctx.config, log: ctx.log, metrics: ctx.metrics, storage },
-    { podName: ctx.config.shard.podName, ...extras },
+    { config, log: ctx.log, metrics: ctx.metrics, storage },
+    {
+      podName: ctx.config.shard.podName,
+      ...apiExtrasFromCoordination(coordination, {
+        rateLimitPerMinute: ctx.config.api.rateLimitPerMinute,
+        onError: (err) => portLog.warn({ err }, 'coordination unavailable for the API; serving without it'),
+      }),
+      ...opts.extras,
+    },
   );
-  const api = createApiApp(deps, opts);
+
+  // The single writer: drains the shards' event log into the month partitions.
+  const invalidator = createIngestInvalidator(deps.cache, {
+    onError: (err) => log.warn({ err }, 'analytics cache invalidation failed'),
+  });
+  const store = withIngestHook(
+    storage.events,
+    (batch, result) => {
+      if (result.inserted === 0) return;
+      const byGuild = activityByGuild(batch);
+      invalidator.touch(byGuild.keys());
+      const at = new Date().toISOString();
+      for (const [guildId, counts] of byGuild) {
+        void Promise.resolve(
+          deps.liveFeed.publish(guildId, { type: 'activity', at, data: { counts } }),
+        ).catch((err: unknown) => log.debug({ err }, 'live activity not published'));
+      }
+    },
+    (err) => log.warn({ err }, 'ingest hook failed'),
+  );
+  const writer = new EventWriter(
+    coordination.eventLog<ShardEvent>(EVENT_LOG_NAME),
+    store,
+    coordination.leases,
+    ctx.log.child({ module: 'event-writer' }),
+    { consumer: ctx.config.shard.podName },
+    ctx.metrics,
+  );
+  writer.start();
+  ctx.lifecycle.onShutdown('event-writer', async () => {
+    await writer.stop();
+    invalidator.close();
+  });
+
+  const api = createApiApp(deps, opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {});
   const server = api.app.listen(ctx.config.api.port, ctx.config.api.host);
   // Keep-alive longer than a typical load balancer's idle timeout (60 s), so it closes idle sockets first.
   server.keepAliveTimeout = 65_000;
@@ -63,5 +121,5 @@ export async function startApi(
   const { port } = server.address() as AddressInfo;
   const url = `http://${ctx.config.api.host}:${port}`;
   log.info({ url, database: storage.file }, 'api listening');
-  return { url, deps, api };
+  return { url, storage, writer, deps, api };
 }

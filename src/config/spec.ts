@@ -203,6 +203,12 @@ export const spec = {
     ),
   },
   shard: {
+    host: envVar(
+      'SHARD_HOST',
+      host('127.0.0.1'),
+      'Address a shard pod serves /healthz, /readyz and /metrics on.',
+    ),
+    port: envVar('SHARD_PORT', port(8081), 'Port of a shard pod’s /healthz, /readyz and /metrics.'),
     podName: envVar(
       'POD_NAME',
       z.string().min(1).default('local-0'),
@@ -216,6 +222,11 @@ export const spec = {
     ),
   },
   coordination: {
+    identifyWindowMs: envVar(
+      'IDENTIFY_WINDOW_MS',
+      z.coerce.number().int().min(5000).default(5500),
+      'How long one identify holds its bucket: Discord’s 5 s plus a margin for delivery jitter between pods.',
+    ),
     identifyReserve: envVar(
       'IDENTIFY_RESERVE',
       z.coerce.number().int().min(0).default(10),

@@ -11,6 +11,18 @@ export interface LogEntry<T> {
 }
 
 /**
+ * A small value stored atomically with an append, e.g. `{ key: 'shard:16:3', value: '{"sessionId":…,"seq":812}' }`.
+ *
+ * @example
+ * await log.append(batch, [{ key: `shard:${count}:${id}`, value: JSON.stringify({ sessionId, seq }), ttlMs: 3_600_000 }]);
+ */
+export interface Checkpoint {
+  readonly key: string;
+  readonly value: string;
+  readonly ttlMs: number;
+}
+
+/**
  * How far the consumer group is behind, as {@link EventLog.pending} reports it.
  *
  * @example
@@ -52,8 +64,14 @@ export interface ReadOptions {
  * await log.ack(entries.map((e) => e.id));
  */
 export interface EventLog<T = unknown> {
-  /** Appends the events (JSON-serializable) in order; returns the ids of the entries written. */
-  append(events: readonly T[]): Promise<string[]>;
+  /**
+   * Appends the events (JSON-serializable) in order; returns the ids of the entries written. With
+   * `checkpoints`, the entries and the checkpoint values are written atomically (all or nothing), so a
+   * reader of a checkpoint knows exactly what the log holds (a shard's "appended up to seq N").
+   */
+  append(events: readonly T[], checkpoints?: readonly Checkpoint[]): Promise<string[]>;
+  /** The value of a checkpoint written by {@link append}, or null. */
+  checkpoint(key: string): Promise<string | null>;
   read(consumer: string, opts: ReadOptions): Promise<LogEntry<T>[]>;
   /** Acknowledges entries; returns how many were pending. Acknowledged entries are trimmed. */
   ack(ids: readonly string[]): Promise<number>;

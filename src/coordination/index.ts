@@ -28,6 +28,7 @@ export {
   sessionInfoCallbacks,
 } from './session-store.js';
 export {
+  type Checkpoint,
   type EventLog,
   type LogEntry,
   type PendingInfo,

@@ -1,17 +1,59 @@
+import { REST } from '@discordjs/rest';
 import { startApi } from '../api/role.js';
-import type { RoleContext } from '../runtime.js';
+import { type RoleContext, openCoordination } from '../runtime.js';
+import { syncAllCogCommands } from '../cogs/cli.js';
+import { startShard } from '../shard/role.js';
+import { ensurePlan } from '../shard/runtime.js';
+import { createSimulator } from '../sim/index.js';
 
 /**
- * The embedded default (`npm start`): every role that exists, in one process, with in-memory coordination.
- * Prints where to reach each part.
+ * The embedded default (`npm start`): every role in one process with in-memory coordination (or Redis when
+ * `REDIS_URL` is set) — the Discord simulator unless a real `DISCORD_TOKEN` is configured, the api role
+ * (SQLite, event writer, HTTP), a plan from Discord's recommendation (the in-process stand-in for the
+ * controller) and one shard pod holding every shard. Prints where to reach each part.
  */
 export async function startAll(ctx: RoleContext): Promise<void> {
-  const api = await startApi(ctx);
+  const { config } = ctx;
+  const coordination = await openCoordination(ctx);
+
+  let token = config.discord.token;
+  let apiUrl = config.discord.apiUrl;
+  let simLines: string[] = [];
+  if (!token) {
+    const sim = await createSimulator({
+      host: config.sim.host,
+      port: config.sim.port,
+      guilds: config.sim.guilds,
+      log: ctx.log.child({ module: 'sim' }),
+    });
+    ctx.lifecycle.onShutdown('sim', () => sim.close());
+    token = sim.token;
+    apiUrl = sim.restUrl;
+    simLines = [
+      `  simulator:  ${sim.url} (${sim.world.guildIds().length} guilds; scenario API ${sim.url}/__sim/)`,
+      `    gateway ${sim.gatewayUrl}, REST ${sim.restUrl}, bot token ${sim.token}`,
+    ];
+  }
+
+  const api = await startApi(ctx, { coordination });
+  const rest = new REST({ api: apiUrl, version: '10' }).setToken(token);
+  const plan = await ensurePlan(coordination, rest);
+  const shard = await startShard(ctx, { coordination, token, apiUrl, serveHttp: false });
+  // The controller's once-per-rollout duty, in process: register the cogs' slash commands (diffed).
+  const synced = await syncAllCogCommands({ rest, applicationId: shard.applicationId, log: ctx.log });
+
   const lines = [
     'guildhall is running (role: all)',
-    `  health:   ${api.url}/healthz`,
-    `  ready:    ${api.url}/readyz`,
-    `  metrics:  ${api.url}/metrics`,
+    ...simLines,
+    `  shards:     ${plan.totalShards} (plan generation ${plan.generation}), pod ${config.shard.podName}`,
+    `  cogs:       ${shard.cogs
+      .list()
+      .map((c) => c.name)
+      .join(', ')} (slash commands ${synced.changed ? 'registered' : 'up to date'})`,
+    `  health:     ${api.url}/healthz`,
+    `  ready:      ${api.url}/readyz`,
+    `  metrics:    ${api.url}/metrics`,
+    `  database:   ${api.storage.file}`,
     'Stop with Ctrl+C.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

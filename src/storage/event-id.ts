@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 // Crockford base32, as ULID uses: sortable, case-insensitive, no I/L/O/U.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -48,8 +48,27 @@ function encodeTail(bytes: Uint8Array): string {
  * eventId(Date.parse('2026-11-25T12:00:00Z'), 'message:1310000000000000000'); // '01JDKX…' (always the same)
  */
 export function eventId(ts: number, naturalKey?: string): string {
-  const tail = naturalKey === undefined ? randomBytes(10) : createHash('sha256').update(naturalKey).digest();
+  const tail = naturalKey === undefined ? randomBytes(10) : hash('sha256', naturalKey, 'buffer');
   return encodeTime(ts) + encodeTail(tail).slice(0, TAIL_CHARS);
+}
+
+/**
+ * A deterministic event id for a fact that a Discord snowflake identifies (a message, an interaction, a
+ * thread): the tail is a one-byte `tag` (which kind of fact) and the snowflake's 64 bits, so no hashing is
+ * needed on the hot path and two facts can never collide. Tags: 1 message, 2 command, 3 thread.
+ *
+ * @example
+ * eventIdForSnowflake(snowflakeTime(msg.id), 1, msg.id);
+ */
+export function eventIdForSnowflake(ts: number, tag: number, snowflake: string): string {
+  const bytes = new Uint8Array(10);
+  bytes[0] = tag & 0xff;
+  let v = BigInt(snowflake);
+  for (let i = 8; i >= 1; i--) {
+    bytes[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return encodeTime(ts) + encodeTail(bytes);
 }
 
 /**

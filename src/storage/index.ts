@@ -5,7 +5,7 @@ import { type DatabaseOptions, openDatabase } from './database.js';
 import { EventStore } from './events.js';
 import type { Database } from './schema.js';
 
-export { eventId, eventTime, EVENT_ID_PATTERN } from './event-id.js';
+export { eventId, eventIdForSnowflake, eventTime, EVENT_ID_PATTERN } from './event-id.js';
 export { EVENT_KINDS, type EventKind, isEventKind } from './event-kinds.js';
 export {
   EventStore,

@@ -161,6 +161,14 @@ describe('guildhall migrate', () => {
   });
 });
 
+describe('usage errors', () => {
+  it('a bad option value of a subcommand exits 2 with the reason', async () => {
+    const r = await runCli(['sim', '--guilds', 'many']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--guilds <n>' argument 'many' is invalid\. expected a whole number/);
+  });
+});
+
 describe('placeholders', () => {
   it('roles that have not landed say so and exit 3, never pretending', async () => {
     const r = await runCli(['controller'], { REDIS_URL: 'redis://127.0.0.1:1', DISCORD_TOKEN: 't' });

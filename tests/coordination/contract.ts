@@ -282,6 +282,28 @@ export function describeContract(name: string, factory: () => Promise<ContractBa
     });
 
     describe('event log', () => {
+      it('writes a checkpoint together with the entries it describes, visible to other pods', async () => {
+        fresh();
+        const [a, b] = [await pod(), await pod()];
+        const log = a.eventLog<{ n: number }>('events-cp', { packSize: 10 });
+        expect(await log.checkpoint('shard:4:1')).toBeNull();
+        const ids = await log.append(
+          [{ n: 1 }, { n: 2 }],
+          [{ key: 'shard:4:1', value: '{"seq":2}', ttlMs: 60_000 }],
+        );
+        expect(ids).toHaveLength(1);
+        const other = b.eventLog<{ n: number }>('events-cp', { packSize: 10 });
+        expect(await other.checkpoint('shard:4:1')).toBe('{"seq":2}');
+        expect((await other.read('w', { count: 10, blockMs: 0 })).flatMap((e) => e.events)).toEqual([
+          { n: 1 },
+          { n: 2 },
+        ]);
+        // A checkpoint alone (nothing to append) still lands; other keys are independent.
+        expect(await log.append([], [{ key: 'shard:4:1', value: '{"seq":3}', ttlMs: 60_000 }])).toEqual([]);
+        expect(await other.checkpoint('shard:4:1')).toBe('{"seq":3}');
+        expect(await other.checkpoint('shard:4:2')).toBeNull();
+      });
+
       it('append, read, ack; each entry is delivered to one consumer of the group', async () => {
         fresh();
         const [a, b] = [await pod(), await pod()];

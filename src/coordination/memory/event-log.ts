@@ -1,4 +1,5 @@
 import {
+  type Checkpoint,
   type EventLog,
   type EventLogOptions,
   type LogEntry,
@@ -17,6 +18,7 @@ import type { MemoryHub, MemoryStream, MemoryStreamEntry } from './hub.js';
  */
 export class MemoryEventLog<T = unknown> implements EventLog<T> {
   private readonly s: MemoryStream;
+  private readonly checkpoints: Map<string, { value: string; expiresAt: number }>;
 
   constructor(
     private readonly hub: MemoryHub,
@@ -38,9 +40,20 @@ export class MemoryEventLog<T = unknown> implements EventLog<T> {
       hub.streams.set(key, s);
     }
     this.s = s;
+    let checkpoints = hub.checkpoints.get(name);
+    if (!checkpoints) hub.checkpoints.set(name, (checkpoints = new Map()));
+    this.checkpoints = checkpoints;
   }
 
-  async append(events: readonly T[]): Promise<string[]> {
+  async checkpoint(key: string): Promise<string | null> {
+    const c = this.checkpoints.get(key);
+    return c && c.expiresAt > this.hub.clock.now() ? c.value : null;
+  }
+
+  async append(events: readonly T[], checkpoints: readonly Checkpoint[] = []): Promise<string[]> {
+    for (const c of checkpoints) {
+      this.checkpoints.set(c.key, { value: c.value, expiresAt: this.hub.clock.now() + c.ttlMs });
+    }
     const ids: string[] = [];
     for (const chunk of pack(events, this.opts.packSize)) {
       const now = Math.floor(this.hub.clock.now());
@@ -54,7 +67,9 @@ export class MemoryEventLog<T = unknown> implements EventLog<T> {
         id: `${this.s.lastMs}-${this.s.lastSeq}`,
         ms: this.s.lastMs,
         seq: this.s.lastSeq,
-        events: structuredClone(chunk),
+        // No deep copy (it cost more than the rest of a shard's dispatch path): producers hand over fresh
+        // objects and never touch them again, and readers get them read-only, as a Redis log would give copies.
+        events: Object.freeze(chunk),
       };
       this.s.entries.push(entry);
       ids.push(entry.id);
@@ -139,5 +154,5 @@ export class MemoryEventLog<T = unknown> implements EventLog<T> {
 }
 
 function view<T>(e: MemoryStreamEntry): LogEntry<T> {
-  return { id: e.id, events: structuredClone(e.events) as T[] };
+  return { id: e.id, events: e.events as readonly T[] };
 }

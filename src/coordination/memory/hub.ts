@@ -57,6 +57,8 @@ export class MemoryHub {
   identifyTotal: number | undefined;
   readonly sessions = new Map<string, Expiring<SessionInfo>>();
   readonly streams = new Map<string, MemoryStream>();
+  /** Event-log checkpoints, per log name. */
+  readonly checkpoints = new Map<string, Map<string, Expiring<string>>>();
   readonly cache = new Map<string, Expiring<string>>();
   readonly tagMembers = new Map<string, Set<string>>();
   readonly tagVersions = new Map<string, number>();

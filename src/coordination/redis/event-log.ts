@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import {
+  type Checkpoint,
   type EventLog,
   type EventLogOptions,
   type LogEntry,
@@ -34,14 +35,25 @@ export class RedisEventLog<T = unknown> implements EventLog<T> {
     private readonly maxBlockMs: number,
   ) {}
 
-  append(events: readonly T[]): Promise<string[]> {
+  append(events: readonly T[], checkpoints: readonly Checkpoint[] = []): Promise<string[]> {
     return this.guard('eventLog.append', async () => {
       const chunks = pack(events, this.opts.packSize);
-      if (chunks.length === 0) return [];
-      const p = this.redis.pipeline();
+      if (chunks.length === 0 && checkpoints.length === 0) return [];
+      // MULTI when checkpoints ride along: entries and checkpoints land together or not at all.
+      const p = checkpoints.length > 0 ? this.redis.multi() : this.redis.pipeline();
       for (const chunk of chunks) p.xadd(this.key, '*', 'e', JSON.stringify(chunk));
-      return (await execPipeline(p)) as string[];
+      for (const c of checkpoints) p.set(this.checkpointKey(c.key), c.value, 'PX', c.ttlMs);
+      const results = await execPipeline(p);
+      return results.slice(0, chunks.length) as string[];
     });
+  }
+
+  checkpoint(key: string): Promise<string | null> {
+    return this.guard('eventLog.checkpoint', () => this.redis.get(this.checkpointKey(key)));
+  }
+
+  private checkpointKey(key: string): string {
+    return `${this.key}:checkpoint:${key}`;
   }
 
   read(consumer: string, opts: ReadOptions): Promise<LogEntry<T>[]> {

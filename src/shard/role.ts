@@ -1,0 +1,82 @@
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { healthRouter } from '../api/health.js';
+import type { Coordination } from '../coordination/index.js';
+import { type RoleContext, openCoordination } from '../runtime.js';
+import type { CogHost } from '../cogs/framework/index.js';
+import { applicationIdFromToken, startShardCogs } from './cogs.js';
+import { ShardRuntime } from './runtime.js';
+
+/** A running shard role. */
+export interface ShardHandle {
+  readonly runtime: ShardRuntime;
+  readonly cogs: CogHost;
+  readonly applicationId: string;
+  readonly url: string;
+}
+
+/**
+ * Starts a shard pod (`guildhall shard`): Redis coordination, the shard runtime (leases, gateway, guild
+ * state, event pipeline) and `/healthz`, `/readyz` (ready once a plan is known and every held shard is
+ * connected), `/metrics`. In role `all` the caller passes the in-process coordination and token instead.
+ */
+export async function startShard(
+  ctx: RoleContext,
+  deps: { coordination?: Coordination; token?: string; apiUrl?: string; serveHttp?: boolean } = {},
+): Promise<ShardHandle> {
+  const { config } = ctx;
+  const log = ctx.log.child({ module: 'shard' });
+  const coordination = deps.coordination ?? (await openCoordination(ctx));
+
+  const token = deps.token ?? config.discord.token;
+  if (!token) throw new Error('DISCORD_TOKEN is required for the shard role');
+  const applicationId = config.discord.applicationId ?? applicationIdFromToken(token);
+  if (!applicationId)
+    throw new Error('DISCORD_APPLICATION_ID is required (it cannot be derived from this token)');
+  const late: { cogs?: CogHost } = {}; // the cogs need the runtime's REST client, the runtime their dispatch
+  const runtime = new ShardRuntime({
+    podName: config.shard.podName,
+    token,
+    intents: config.discord.intents,
+    apiUrl: deps.apiUrl ?? config.discord.apiUrl,
+    coordination,
+    log: ctx.log,
+    metrics: ctx.metrics,
+    leaseTtlMs: config.shard.leaseTtlMs,
+    onDispatch: (payload, shard) => void late.cogs?.dispatch(payload, shard.shardId),
+  });
+  // Cogs first (so no dispatch finds them missing); on shutdown the runtime stops before the cogs close.
+  const host = await startShardCogs({
+    runtime,
+    coordination,
+    log: ctx.log,
+    metrics: ctx.metrics,
+    applicationId,
+    podName: config.shard.podName,
+  });
+  late.cogs = host;
+  ctx.lifecycle.onShutdown('cogs', () => host.close());
+  await runtime.start();
+  ctx.lifecycle.onShutdown('shard-runtime', () => runtime.stop());
+
+  let url = '';
+  if (deps.serveHttp !== false) {
+    const app = new Koa();
+    app.use(
+      healthRouter(ctx.metrics, {
+        plan: () => runtime.pod.currentPlan !== null,
+        shards: () => runtime.pod.status().every((s) => s.ready),
+        coordination: () => coordination.ping(),
+      }).routes(),
+    );
+    const server = app.listen(config.shard.port, config.shard.host);
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    ctx.lifecycle.onShutdown('shard-http', () => new Promise<void>((r) => server.close(() => r())));
+    url = `http://${config.shard.host}:${(server.address() as AddressInfo).port}`;
+    log.info({ url, pod: config.shard.podName }, 'shard pod listening');
+  }
+  return { runtime, cogs: host, applicationId, url };
+}

@@ -1,0 +1,186 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { EventLog, LogEntry, ShardLeases } from '../coordination/index.js';
+import type { Logger } from '../logging/logger.js';
+import type { ShardEvent } from '../shard/event-pipeline.js';
+import type { EventStore } from '../storage/index.js';
+
+/** Options of {@link EventWriter}; defaults in {@link EVENT_WRITER_DEFAULTS}. */
+export interface EventWriterOptions {
+  /** Consumer name in the group (the api pod's name). */
+  readonly consumer: string;
+  /** Log entries read per round (each packs up to the log's pack size, so ~1,000 events by default). */
+  readonly entriesPerRead: number;
+  readonly blockMs: number;
+  /** Entries pending on another consumer longer than this are taken over (that consumer died). */
+  readonly reclaimIdleMs: number;
+  /** Fold rollup deltas at least this often. */
+  readonly compactEveryMs: number;
+}
+
+export const EVENT_WRITER_DEFAULTS = {
+  consumer: 'api-0',
+  entriesPerRead: 10,
+  blockMs: 200,
+  reclaimIdleMs: 30_000,
+  compactEveryMs: 5_000,
+} as const satisfies EventWriterOptions;
+
+/**
+ * The single writer's ingest loop: reads the event log with a consumer group (taking over entries left
+ * pending by a dead consumer), refuses events whose lease epoch is older than the shard's current epoch
+ * (a stale owner's late writes), ingests the rest in one SQLite transaction with rollups, and
+ * acknowledges only after the commit — a crash between commit and ack replays the batch, which the
+ * idempotent ingest ignores. At start it first finishes every entry left pending (single writer).
+ *
+ * @example
+ * const writer = new EventWriter(coordination.eventLog<ShardEvent>('events'), storage.events, coordination.leases, log);
+ * writer.start();
+ * lifecycle.onShutdown('writer', () => writer.stop());
+ */
+export class EventWriter {
+  private readonly opts: EventWriterOptions;
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+  private lastCompact = Date.now();
+  private lastReclaim = 0;
+  private recovered = false;
+  private readonly epochCache = new Map<string, { epoch: number; at: number }>();
+  private readonly m: ReturnType<typeof writerMetrics> | undefined;
+
+  constructor(
+    private readonly log: EventLog<ShardEvent>,
+    private readonly store: EventStore,
+    private readonly leases: ShardLeases,
+    private readonly logger: Logger,
+    opts: Partial<EventWriterOptions> = {},
+    metrics?: Registry,
+  ) {
+    this.opts = { ...EVENT_WRITER_DEFAULTS, ...opts };
+    this.m = metrics ? writerMetrics(metrics, log) : undefined;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in hand, folds rollups and stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    this.store.compact();
+  }
+
+  /** Reads and ingests once; returns the number of events stored. Exposed for tests and benchmarks. */
+  async step(): Promise<number> {
+    const now = Date.now();
+    let entries: LogEntry<ShardEvent>[] = [];
+    if (!this.recovered) {
+      // Just started: the api pod is the single writer, so whatever is pending — what this consumer read
+      // before it crashed, or a previous pod under another name — is ours to finish now, not after the
+      // idle timeout.
+      entries = await this.log.reclaim(this.opts.consumer, 0, this.opts.entriesPerRead);
+      if (entries.length === 0) this.recovered = true;
+    } else if (now - this.lastReclaim >= Math.min(this.opts.reclaimIdleMs, 5_000)) {
+      this.lastReclaim = now;
+      entries = await this.log.reclaim(this.opts.consumer, this.opts.reclaimIdleMs, this.opts.entriesPerRead);
+    }
+    if (entries.length === 0) {
+      entries = await this.log.read(this.opts.consumer, {
+        count: this.opts.entriesPerRead,
+        blockMs: this.opts.blockMs,
+      });
+    }
+    let stored = 0;
+    if (entries.length > 0) {
+      const started = process.hrtime.bigint();
+      const events = [];
+      let stale = 0;
+      for (const entry of entries) {
+        for (const e of entry.events) {
+          if (await this.isStale(e)) stale++;
+          else events.push(e.event);
+        }
+      }
+      const result = this.store.ingest(events);
+      await this.log.ack(entries.map((e) => e.id));
+      stored = result.inserted;
+      this.m?.events.inc({ result: 'inserted' }, result.inserted);
+      this.m?.events.inc({ result: 'duplicate' }, result.duplicates);
+      this.m?.events.inc({ result: 'rejected' }, result.rejected.length);
+      this.m?.events.inc({ result: 'stale_epoch' }, stale);
+      this.m?.batch.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      if (result.rejected.length > 0) {
+        this.logger.warn(
+          { rejected: result.rejected.slice(0, 5), count: result.rejected.length },
+          'events rejected',
+        );
+      }
+    }
+    if (Date.now() - this.lastCompact >= this.opts.compactEveryMs) {
+      this.store.compact();
+      this.lastCompact = Date.now();
+    }
+    return stored;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running) {
+      try {
+        await this.step();
+        backoff = 100;
+      } catch (err) {
+        this.logger.warn({ err }, 'event writer round failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  /**
+   * True when the event's lease epoch is older than the shard's current epoch (a newer owner exists).
+   * Epochs only grow, so a cached current epoch is a safe lower bound; it is refreshed when an event shows
+   * a newer one or after a second.
+   */
+  private async isStale(e: ShardEvent): Promise<boolean> {
+    const key = `${e.generation}:${e.shardId}`;
+    let cached = this.epochCache.get(key);
+    if (!cached || e.epoch > cached.epoch || Date.now() - cached.at > 1_000) {
+      cached = { epoch: await this.leases.currentEpoch(e.generation, e.shardId), at: Date.now() };
+      this.epochCache.set(key, cached);
+    }
+    return e.epoch < cached.epoch;
+  }
+}
+
+function writerMetrics(registry: Registry, log: EventLog<ShardEvent>) {
+  return {
+    events: new Counter({
+      name: 'guildhall_writer_events_total',
+      help: 'Events read from the event log by the writer, by result (inserted, duplicate, rejected, stale_epoch).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    batch: new Histogram({
+      name: 'guildhall_writer_batch_duration_seconds',
+      help: 'Time to validate, ingest and acknowledge one batch.',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    lag: new Gauge({
+      name: 'guildhall_writer_lag_entries',
+      help: 'Event-log entries appended but not yet delivered to the writer, plus pending ones.',
+      registers: [registry],
+      async collect() {
+        try {
+          const p = await log.pending();
+          this.set(p.lag + p.pending);
+        } catch {
+          // unreachable backend: leave the last value
+        }
+      },
+    }),
+  };
+}
