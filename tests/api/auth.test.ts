@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeySet } from '../../src/api/auth/keys.js';
 import { issueAccessToken } from '../../src/api/auth/tokens.js';
 import { issueTokenCommand } from '../../src/api/cli.js';
-import { FakeDiscord } from './discord-fake.js';
+import { createSimulator, type SimulatorHandle } from '../../src/sim/index.js';
+import { oauthFor } from '../../src/sim/oauth/store.js';
+import { discordTokens, scenario } from './sim-helpers.js';
 import { IDS, JWT_SECRET, type TestApi, call, seed, startTestApi } from './harness.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -357,30 +359,48 @@ describe('CLI-issued scoped tokens', () => {
   });
 });
 
-describe('Discord OAuth2 login (against a local Discord-like server)', () => {
+describe('Discord OAuth2 login against the simulator', () => {
   let t: TestApi;
-  let discord: FakeDiscord;
-  const clientSecret = 'discord-client-secret-value-xyz';
+  let sim: SimulatorHandle;
+  let user: string;
+  let owned: string;
+  let managed: string;
+  let member: string;
+  let unknownToApi: string;
+  const foreign = '1100000000000000077';
   beforeAll(async () => {
-    discord = new FakeDiscord({
-      clientId: '1400000000000000001',
-      clientSecret,
-      code: 'good-code',
-      user: { id: '1500000000000000001', username: 'newcomer', global_name: 'New Comer', avatar: null },
-      guilds: [
-        { id: IDS.guildA, name: 'Guild A', owner: false, permissions: String(0x20) },
-        { id: IDS.guildB, name: 'Guild B', owner: false, permissions: '1024' },
-        { id: '1100000000000000077', name: 'Not ours', owner: true, permissions: '0' },
-        { id: '1100000000000000078', name: 'Not ours either', owner: false, permissions: '0' },
-      ],
+    sim = await createSimulator({ guilds: 4, membersPerGuild: 6, seed: 7 });
+    const w = sim.world;
+    const [g0, g1, g2, g3] = w.guildIds() as [string, string, string, string];
+    // One user: owner of g0, holds MANAGE_GUILD through a role in g1, a plain member of g2 and g3.
+    user = w.guild(g0)!.ownerId;
+    owned = g0;
+    managed = g1;
+    member = g2;
+    unknownToApi = g3;
+    const role = w.createRole(g1, { name: 'managers', permissions: String(0x20) });
+    w.addMember(g1, user).roles.push(role.id);
+    for (const g of [g2, g3]) {
+      const m = w.addMember(g, user);
+      m.roles = [];
+    }
+    oauthFor(w).foreignGuilds.set(user, [
+      { id: foreign, name: 'Foreign', icon: null, owner: true, permissions: '8', features: [] } as never,
+    ]);
+    t = await startTestApi({
+      DISCORD_API_URL: sim.restUrl,
+      DISCORD_APPLICATION_ID: sim.applicationId,
+      DISCORD_CLIENT_SECRET: w.app.clientSecret,
     });
-    await discord.start();
-    t = await startTestApi({ DISCORD_API_URL: `${discord.url}/api` });
-    await seed(t, { days: 1 });
+    // The shards report the guilds the bot is in (all but g3 here, as if its GUILD_CREATE had not come yet).
+    for (const g of [g0, g1, g2])
+      await t.deps.ops.call('guilds.upsert', { id: g, name: w.guild(g)!.name }, { kind: 'write' });
+    await scenario(sim, '/oauth/redirect-uris', { uris: [`${t.url}/api/v1/auth/callback`] });
+    await scenario(sim, '/oauth/user', { userId: user });
   });
   afterAll(async () => {
     await t.close();
-    await discord.stop();
+    await sim.close();
   });
 
   async function login(returnTo?: string) {
@@ -395,60 +415,65 @@ describe('Discord OAuth2 login (against a local Discord-like server)', () => {
     return { location, cookie, state: location.searchParams.get('state')! };
   }
 
-  it('redirects to the authorize page derived from DISCORD_API_URL with a state bound to a cookie', async () => {
+  /** Follows the simulator's authorize page (auto-approved as the scenario user) back to our callback. */
+  async function authorize(location: URL): Promise<URL> {
+    const res = await fetch(location, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    return new URL(res.headers.get('location')!);
+  }
+
+  it('redirects to the simulator’s authorize page (derived from DISCORD_API_URL) with a state bound to a cookie', async () => {
     const { location, cookie } = await login();
-    expect(`${location.origin}${location.pathname}`).toBe(`${discord.url}/oauth2/authorize`);
-    expect(location.searchParams.get('client_id')).toBe('1400000000000000001');
+    expect(`${location.origin}${location.pathname}`).toBe(`${sim.url}/oauth2/authorize`);
+    expect(location.searchParams.get('client_id')).toBe(sim.applicationId);
     expect(location.searchParams.get('response_type')).toBe('code');
     expect(location.searchParams.get('scope')).toBe('identify guilds');
     expect(location.searchParams.get('redirect_uri')).toBe(`${t.url}/api/v1/auth/callback`);
     expect(cookie).toMatch(/^gh_oauth_state=/);
   });
 
-  it('exchanges the code, maps permissions to roles, and issues working tokens', async () => {
-    const { cookie, state } = await login();
-    const r = await call(t, 'GET', `/api/v1/auth/callback?code=good-code&state=${state}`, {
-      headers: { cookie },
-    });
+  it('exchanges the code, maps guild permissions to roles, and issues working tokens', async () => {
+    const { location, cookie } = await login();
+    const back = await authorize(location);
+    expect(back.searchParams.get('state')).toBe(location.searchParams.get('state'));
+    const r = await call(t, 'GET', back.pathname + back.search, { headers: { cookie } });
     expect(r.status).toBe(200);
-    expect(r.json.userId).toBe('1500000000000000001');
-    const tokenCall = discord.requests.find((q) => q.path === '/api/v10/oauth2/token')!;
-    expect(new URLSearchParams(tokenCall.body).get('redirect_uri')).toBe(`${t.url}/api/v1/auth/callback`);
+    expect(r.json.userId).toBe(user);
     const me = await call(t, 'GET', '/api/v1/auth/me', { token: r.json.accessToken });
-    expect(me.json.user).toMatchObject({
-      id: '1500000000000000001',
-      username: 'newcomer',
-      globalName: 'New Comer',
-    });
-    // MANAGE_GUILD → admin; plain member of a bot guild → viewer; guilds the bot is not in → no access.
-    expect(me.json.guilds).toEqual([
-      { id: IDS.guildA, name: 'Guild A', role: 'admin' },
-      { id: IDS.guildB, name: 'Guild B', role: 'viewer' },
-    ]);
+    expect(me.json.user).toMatchObject({ id: user, username: sim.world.user(user)!.username });
+    const roles = Object.fromEntries(me.json.guilds.map((g: { id: string; role: string }) => [g.id, g.role]));
+    // owner flag → owner; MANAGE_GUILD → admin; plain member → viewer; a guild the bot is not in → nothing.
+    expect(roles).toEqual({ [owned]: 'owner', [managed]: 'admin', [member]: 'viewer' });
     const cached = t.storage.sqlite
       .prepare('SELECT guild_id, role FROM discord_guild_roles WHERE user_id = ? ORDER BY guild_id')
-      .all('1500000000000000001');
-    expect(cached).toEqual([
-      { guild_id: IDS.guildA, role: 'admin' },
-      { guild_id: IDS.guildB, role: 'viewer' },
-      { guild_id: '1100000000000000077', role: 'owner' },
-    ]);
+      .all(user) as { guild_id: string; role: string }[];
+    // Owner/admin roles are remembered even where the bot is not (yet), so they apply once it joins.
+    expect(cached).toEqual(
+      expect.arrayContaining([
+        { guild_id: owned, role: 'owner' },
+        { guild_id: managed, role: 'admin' },
+        { guild_id: member, role: 'viewer' },
+        { guild_id: foreign, role: 'owner' },
+      ]),
+    );
+    expect(cached.find((c) => c.guild_id === unknownToApi)).toBeUndefined();
     const refreshed = await call(t, 'POST', '/api/v1/auth/refresh', {
       body: { refreshToken: r.json.refreshToken },
     });
     expect(refreshed.status).toBe(200);
-    // Neither the Discord token nor the client secret leak anywhere.
-    for (const secret of [discord.accessToken, clientSecret]) {
-      expect(r.text).not.toContain(secret);
-      expect(t.logs.text).not.toContain(secret);
+    expect(r.text).not.toContain(sim.world.app.clientSecret);
+    expect(t.logs.text).not.toContain(sim.world.app.clientSecret);
+    expect(discordTokens(sim).length).toBeGreaterThan(0);
+    for (const token of discordTokens(sim)) {
+      expect(r.text).not.toContain(token);
+      expect(t.logs.text).not.toContain(token);
     }
   });
 
   it('redirects to returnTo with the refresh cookie when the login asked for it', async () => {
-    const { cookie, state } = await login('/admin/dashboard');
-    const r = await call(t, 'GET', `/api/v1/auth/callback?code=good-code&state=${state}`, {
-      headers: { cookie },
-    });
+    const { location, cookie } = await login('/admin/dashboard');
+    const back = await authorize(location);
+    const r = await call(t, 'GET', back.pathname + back.search, { headers: { cookie } });
     expect(r.status).toBe(302);
     expect(r.headers.get('location')).toBe('/admin/dashboard');
     expect(r.headers.get('set-cookie')).toMatch(/gh_refresh=ghr_/);
@@ -460,27 +485,33 @@ describe('Discord OAuth2 login (against a local Discord-like server)', () => {
     expect(open.status).toBe(400);
   });
 
-  it('refuses a missing/foreign state cookie, a tampered state, a bad code and a denied consent', async () => {
-    const { cookie, state } = await login();
-    const noCookie = await call(t, 'GET', `/api/v1/auth/callback?code=good-code&state=${state}`);
+  it('refuses a missing/foreign state cookie, a tampered state, a replayed code and a denied consent', async () => {
+    const { location, cookie, state } = await login();
+    const back = await authorize(location);
+    const code = back.searchParams.get('code')!;
+    const noCookie = await call(t, 'GET', `/api/v1/auth/callback?code=${code}&state=${state}`);
     expect(noCookie.json.code).toBe('oauth_state_mismatch');
     const other = await login();
-    const wrongCookie = await call(t, 'GET', `/api/v1/auth/callback?code=good-code&state=${state}`, {
+    const wrongCookie = await call(t, 'GET', `/api/v1/auth/callback?code=${code}&state=${state}`, {
       headers: { cookie: other.cookie },
     });
     expect(wrongCookie.json.code).toBe('oauth_state_mismatch');
     const tampered = await call(
       t,
       'GET',
-      `/api/v1/auth/callback?code=good-code&state=${state.slice(0, -3)}abc`,
+      `/api/v1/auth/callback?code=${code}&state=${state.slice(0, -3)}abc`,
       { headers: { cookie } },
     );
     expect(tampered.json.code).toBe('oauth_state_invalid');
-    const badCode = await call(t, 'GET', `/api/v1/auth/callback?code=stolen&state=${state}`, {
+    const ok = await call(t, 'GET', `/api/v1/auth/callback?code=${code}&state=${state}`, {
       headers: { cookie },
     });
-    expect(badCode.status).toBe(400);
-    expect(badCode.json.code).toBe('oauth_code_invalid');
+    expect(ok.status).toBe(200);
+    const replay = await call(t, 'GET', `/api/v1/auth/callback?code=${code}&state=${state}`, {
+      headers: { cookie },
+    });
+    expect(replay.status).toBe(400);
+    expect(replay.json.code).toBe('oauth_code_invalid');
     const denied = await call(t, 'GET', '/api/v1/auth/callback?error=access_denied&state=x');
     expect(denied.json.code).toBe('oauth_denied');
   });

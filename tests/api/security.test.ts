@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineRoute } from '../../src/api/http/route.js';
-import { FakeDiscord } from './discord-fake.js';
+import { createSimulator, type SimulatorHandle } from '../../src/sim/index.js';
+import { discordTokens, scenario } from './sim-helpers.js';
 import { IDS, JWT_SECRET, type TestApi, call, seed, startTestApi } from './harness.js';
 
 const leaky = defineRoute({
@@ -23,24 +24,28 @@ const leaky = defineRoute({
 
 describe('secrets never reach logs or responses', () => {
   let t: TestApi;
-  let discord: FakeDiscord;
-  const clientSecret = 'discord-client-secret-value-xyz';
+  let sim: SimulatorHandle;
+  let clientSecret: string;
   const seen: string[] = [];
   beforeAll(async () => {
-    discord = new FakeDiscord({
-      clientId: '1400000000000000001',
-      clientSecret,
-      code: 'one-time-oauth-code-777',
-      user: { id: IDS.viewer, username: 'viewer', global_name: null, avatar: null },
-      guilds: [{ id: IDS.guildA, name: 'Guild A', owner: false, permissions: '0' }],
-    });
-    await discord.start();
-    t = await startTestApi({ DISCORD_API_URL: `${discord.url}/api` }, {}, { extraRoutes: [leaky] });
+    sim = await createSimulator({ guilds: 1, membersPerGuild: 3, seed: 3 });
+    clientSecret = sim.world.app.clientSecret;
+    t = await startTestApi(
+      {
+        DISCORD_API_URL: sim.restUrl,
+        DISCORD_APPLICATION_ID: sim.applicationId,
+        DISCORD_CLIENT_SECRET: clientSecret,
+      },
+      {},
+      { extraRoutes: [leaky] },
+    );
     await seed(t, { days: 1 });
+    await scenario(sim, '/oauth/redirect-uris', { uris: [`${t.url}/api/v1/auth/callback`] });
+    await scenario(sim, '/oauth/user', { userId: sim.world.guild(sim.world.guildIds()[0]!)!.ownerId });
   });
   afterAll(async () => {
     await t.close();
-    await discord.stop();
+    await sim.close();
   });
 
   const record = (r: { text: string; headers: Headers }) => {
@@ -50,22 +55,20 @@ describe('secrets never reach logs or responses', () => {
 
   it('keeps tokens, keys, codes and config secrets out of every log line and response body', async () => {
     const access = await t.token(IDS.admin);
-    const secrets = [
-      JWT_SECRET,
-      clientSecret,
-      discord.accessToken,
-      'one-time-oauth-code-777',
-      access,
-      'hunter2-in-a-body',
-    ];
+    const secrets = [JWT_SECRET, clientSecret, access, 'hunter2-in-a-body'];
 
-    // A login: the OAuth code and state travel in the query string; the Discord token stays server-side.
+    // A login through the simulator: the OAuth code and state travel in the query string; the Discord
+    // token stays server-side.
     const login = await call(t, 'GET', '/api/v1/auth/login');
-    const state = new URL(login.headers.get('location')!).searchParams.get('state')!;
-    const cb = await call(t, 'GET', `/api/v1/auth/callback?code=one-time-oauth-code-777&state=${state}`, {
+    const approved = await fetch(login.headers.get('location')!, { redirect: 'manual' });
+    const back = new URL(approved.headers.get('location')!);
+    secrets.push(back.searchParams.get('code')!);
+    const cb = await call(t, 'GET', back.pathname + back.search, {
       headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]! },
     });
     expect(cb.status).toBe(200);
+    expect(discordTokens(sim).length).toBeGreaterThan(0);
+    secrets.push(...discordTokens(sim));
     const refresh: string = cb.json.refreshToken;
     secrets.push(refresh, cb.json.accessToken);
     const rotated = await call(t, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: refresh } });
