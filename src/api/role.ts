@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/index.js';
 import type { Coordination } from '../coordination/index.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
 import type { ShardEvent } from '../shard/event-pipeline.js';
@@ -29,8 +30,11 @@ export interface StartApiOptions {
   readonly extras?: ApiDepsExtras;
   /** Cogs' admin routes, declared with `defineRoute` (validated, authorized, cached, documented). */
   readonly extraRoutes?: readonly AnyRoute[];
-  /** Discord REST base for the OAuth2 login when it differs from the config (the simulator in `all` mode). */
-  readonly discordApiUrl?: string;
+  /**
+   * Discord settings for the OAuth2 login when they differ from the config — in `all` mode the simulator's
+   * `{ apiUrl: sim.restUrl, applicationId: sim.applicationId, clientSecret: sim.world.app.clientSecret }`.
+   */
+  readonly discord?: Partial<Pick<Config['discord'], 'apiUrl' | 'applicationId' | 'clientSecret'>>;
 }
 
 /**
@@ -50,8 +54,8 @@ export async function startApi(ctx: RoleContext, opts: StartApiOptions = {}): Pr
   const storage = openStorage(ctx.config.storage, { log: ctx.log, migrate: true });
   ctx.lifecycle.onShutdown('storage', () => storage.close());
 
-  const config = opts.discordApiUrl
-    ? { ...ctx.config, discord: { ...ctx.config.discord, apiUrl: opts.discordApiUrl } }
+  const config = opts.discord
+    ? { ...ctx.config, discord: { ...ctx.config.discord, ...opts.discord } }
     : ctx.config;
   const portLog = log.child({ component: 'coordination-ports' });
   const deps = await createApiDeps(
