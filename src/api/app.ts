@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { type CogCatalog, staticCogCatalog } from '../domain/cog-catalog.js';
-import { createLocalOps } from '../domain/local.js';
+import { type CommittedWrite, createLocalOps } from '../domain/local.js';
 import { type AnyOp, type Fence, createOpRegistry } from '../domain/ops.js';
 import { platformOps } from '../domain/platform-ops.js';
 import { SyncDb } from '../domain/sync-db.js';
@@ -73,6 +73,8 @@ export interface ApiDepsExtras {
   readonly keys?: KeySet;
   /** Fencing check for shard writes (coordination: `ShardLeases.checkFence`). */
   readonly checkFence?: (fence: Fence) => boolean | Promise<boolean>;
+  /** Also called after each committed domain write (e.g. to tell shards over pub/sub). */
+  readonly onCommitted?: (write: CommittedWrite) => void | Promise<void>;
   /** Domain ops of cogs, registered next to the platform's. */
   readonly extraOps?: readonly AnyOp[];
   readonly fetch?: typeof fetch;
@@ -135,6 +137,7 @@ export async function createApiDeps(base: ApiDepsBase, extras: ApiDepsExtras = {
             data: { op: w.op },
           });
         }
+        await extras.onCommitted?.(w);
       },
       onCommitError: (err, w) =>
         opsLog.error({ err, op: w.op }, 'post-commit hook failed (cache may be stale until TTL)'),

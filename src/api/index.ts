@@ -27,6 +27,9 @@ export {
   rateLimiterFromStore,
 } from './coordination-adapters.js';
 export { createIngestInvalidator } from './ingest-invalidator.js';
+export { withIngestHook, activityByGuild } from './ingest-hook.js';
+export { cogCatalogFromCogs } from './cog-catalog-adapter.js';
+export { type StartApiOptions } from './role.js';
 export { type ApiCache, memoryApiCache, noopApiCache } from './ports/cache.js';
 export { type LiveFeed, type LiveEvent, memoryLiveFeed } from './ports/live-feed.js';
 export { type RateLimiter, memoryRateLimiter } from './ports/rate-limiter.js';

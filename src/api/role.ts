@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { COG_CHANNELS } from '../cogs/framework/settings.js';
 import type { Config } from '../config/index.js';
 import type { Coordination } from '../coordination/index.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
@@ -6,6 +7,7 @@ import type { ShardEvent } from '../shard/event-pipeline.js';
 import { EVENT_LOG_NAME } from '../shard/runtime.js';
 import { type Storage, openStorage } from '../storage/index.js';
 import { EventWriter } from '../writer/event-writer.js';
+import { tags } from '../domain/platform-ops.js';
 import { type ApiApp, type ApiDepsExtras, createApiApp, createApiDeps } from './app.js';
 import { apiExtrasFromCoordination } from './coordination-adapters.js';
 import type { ApiDeps } from './deps.js';
@@ -66,6 +68,13 @@ export async function startApi(ctx: RoleContext, opts: StartApiOptions = {}): Pr
         rateLimitPerMinute: ctx.config.api.rateLimitPerMinute,
         onError: (err) => portLog.warn({ err }, 'coordination unavailable for the API; serving without it'),
       }),
+      // Shards reload a guild's cog settings when told on `cogs.settings` (the cog framework's channel).
+      onCommitted: async (w) => {
+        const guildId = (w.input as { guildId?: unknown } | null)?.guildId;
+        if (typeof guildId === 'string' && w.tags.includes(tags.cogs(guildId))) {
+          await coordination.pubsub.publish(COG_CHANNELS.settings, { guildId });
+        }
+      },
       ...opts.extras,
     },
   );

@@ -8,3 +8,4 @@ export * from './pagination.js';
 export * from './errors.js';
 export * from './cog-catalog.js';
 export * from './platform-ops.js';
+export * from './cog-settings.js';

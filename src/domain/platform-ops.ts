@@ -367,6 +367,101 @@ export const cogsSetConfig = defineWrite(
   { tags: (i) => [tags.cogs(i.guildId)] },
 );
 
+/** One cog's stored setting as the cog framework reads it (`enabled`/`config` absent: the default). */
+export const cogSettingSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  config: z.unknown().optional(),
+});
+
+/**
+ * Every stored cog setting of a guild, by cog name — the cog framework's `GuildCogSettings.load` (see
+ * `domainCogSettings`). Cogs never switched or configured are absent (their defaults apply).
+ *
+ * @example
+ * await ops.read('cogs.settings.get', { guildId }); // { leveling: { enabled: false } }
+ */
+export const cogsSettingsGet = defineRead(
+  'cogs.settings.get',
+  guildIdInput,
+  z.record(z.string(), cogSettingSchema),
+  (ctx, input) => {
+    const rows = ctx.db.all(
+      ctx.db.q.selectFrom('guild_cogs').selectAll().where('guild_id', '=', input.guildId),
+    );
+    const out: Record<string, { enabled?: boolean; config?: unknown }> = {};
+    for (const row of rows) {
+      out[row.cog] = {
+        enabled: row.enabled === 1,
+        ...(row.config === '{}' ? {} : { config: JSON.parse(row.config) as unknown }),
+      };
+    }
+    return out;
+  },
+);
+
+/**
+ * Merges a patch into one cog's setting in a guild — the cog framework's `GuildCogSettings.update`. A
+ * `config` replaces the stored one; it is validated by the cog's schema when the api pod knows the cog.
+ * Audited; shards are told over pub/sub (`cogs.settings`) after the commit.
+ *
+ * @example
+ * await ops.write('cogs.settings.update', { guildId, cog: 'leveling', patch: { enabled: false } });
+ */
+export const cogsSettingsUpdate = defineWrite(
+  'cogs.settings.update',
+  z.strictObject({
+    guildId: snowflake,
+    cog: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a cog name'),
+    patch: cogSettingSchema,
+  }),
+  z.strictObject({ updated: z.literal(true) }),
+  (ctx, input) => {
+    requireGuild(ctx, input.guildId);
+    const known = findCog(ctx.cogs, input.cog);
+    let config: string | undefined;
+    if (input.patch.config !== undefined) {
+      if (known) {
+        const parsed = known.configSchema.safeParse(input.patch.config);
+        if (!parsed.success) throw validationError(parsed.error, 'patch.config');
+        config = JSON.stringify(parsed.data);
+      } else {
+        config = JSON.stringify(input.patch.config);
+      }
+    }
+    const enabled = input.patch.enabled === undefined ? undefined : input.patch.enabled ? 1 : 0;
+    const defaultEnabled = known?.defaultEnabled === false ? 0 : 1;
+    ctx.db.run(
+      ctx.db.q
+        .insertInto('guild_cogs')
+        .values({
+          guild_id: input.guildId,
+          cog: input.cog,
+          enabled: enabled ?? defaultEnabled,
+          config: config ?? '{}',
+          updated_at: ctx.now,
+        })
+        .onConflict((oc) =>
+          oc.columns(['guild_id', 'cog']).doUpdateSet({
+            ...(enabled === undefined ? {} : { enabled }),
+            ...(config === undefined ? {} : { config }),
+            updated_at: ctx.now,
+          }),
+        ),
+    );
+    ctx.audit({
+      action: 'cog.settings.update',
+      guildId: input.guildId,
+      target: input.cog,
+      details: {
+        ...(input.patch.enabled === undefined ? {} : { enabled: input.patch.enabled }),
+        configChanged: config !== undefined,
+      },
+    });
+    return { updated: true as const };
+  },
+  { tags: (i) => [tags.cogs(i.guildId)] },
+);
+
 // ---------------------------------------------------------------- roles
 
 /**
@@ -781,6 +876,8 @@ export const platformOps = [
   cogsList,
   cogsSetEnabled,
   cogsSetConfig,
+  cogsSettingsGet,
+  cogsSettingsUpdate,
   rolesGrant,
   rolesRevoke,
   authSyncLogin,

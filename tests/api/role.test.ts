@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHandle, startApi } from '../../src/api/role.js';
+import { COG_CHANNELS } from '../../src/cogs/framework/settings.js';
 import { issueAccessToken } from '../../src/api/auth/tokens.js';
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -47,6 +48,22 @@ describe('the api role', () => {
     expect((await call(api, 'GET', '/metrics')).text).toContain(
       'guildhall_http_request_duration_seconds_bucket',
     );
+  });
+
+  it('tells shards over pub/sub when a guild’s cog settings change', async () => {
+    const got: unknown[] = [];
+    const stop = await coordination.pubsub.subscribe(COG_CHANNELS.settings, (m) => void got.push(m));
+    try {
+      await api.deps.ops.call(
+        'cogs.settings.update',
+        { guildId: IDS.guildA, cog: 'music', patch: { enabled: false } },
+        { kind: 'write' },
+      );
+      for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual([{ guildId: IDS.guildA }]);
+    } finally {
+      await stop();
+    }
   });
 
   it('writes shard events from the event log, invalidates cached analytics and streams live activity', async () => {
