@@ -15,7 +15,12 @@ import type { AnyRoute } from './http/route.js';
 import { activityByGuild, withIngestHook } from './ingest-hook.js';
 import { createIngestInvalidator } from './ingest-invalidator.js';
 
-/** A running api role: its URL, the open storage, the event writer, the API's dependencies and app. */
+/**
+ * A running api role: its URL, the open storage, the event writer, the API's dependencies and app.
+ *
+ * @example
+ * const { url, deps, writer } = await startApi(ctx);
+ */
 export interface ApiHandle {
   readonly url: string;
   readonly storage: Storage;
@@ -24,7 +29,12 @@ export interface ApiHandle {
   readonly api: ApiApp;
 }
 
-/** Optional parts of {@link startApi}. */
+/**
+ * Optional parts of {@link startApi}.
+ *
+ * @example
+ * await startApi(ctx, { coordination, discord: { apiUrl: sim.restUrl } });
+ */
 export interface StartApiOptions {
   /** Shared with the other roles in `all` mode; opened from the config otherwise. */
   readonly coordination?: Coordination;

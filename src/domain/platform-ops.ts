@@ -367,7 +367,12 @@ export const cogsSetConfig = defineWrite(
   { tags: (i) => [tags.cogs(i.guildId)] },
 );
 
-/** One cog's stored setting as the cog framework reads it (`enabled`/`config` absent: the default). */
+/**
+ * One cog's stored setting as the cog framework reads it (`enabled`/`config` absent: the default).
+ *
+ * @example
+ * cogSettingSchema.parse({ enabled: false });
+ */
 export const cogSettingSchema = z.strictObject({
   enabled: z.boolean().optional(),
   config: z.unknown().optional(),

@@ -6,7 +6,12 @@ import { type ApiState } from './request-context.js';
 
 type Step = (ctx: ParameterizedContext<ApiState>, next: Next) => unknown;
 
-/** Options of {@link edge}. */
+/**
+ * Options of {@link edge}.
+ *
+ * @example
+ * const opts: EdgeOptions = { log, recorder: accessRecorder(log, registry), secrets: [], steps: [] };
+ */
 export interface EdgeOptions {
   readonly log: Logger;
   readonly recorder: ReturnType<typeof accessRecorder>;

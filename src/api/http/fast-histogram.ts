@@ -7,7 +7,12 @@ interface Series {
   count: number;
 }
 
-/** Options of {@link FastHistogram}. */
+/**
+ * Options of {@link FastHistogram}.
+ *
+ * @example
+ * new FastHistogram({ name: 'guildhall_x_seconds', help: 'x', labelNames: [], buckets: [0.1], registry });
+ */
 export interface FastHistogramOptions {
   readonly name: string;
   readonly help: string;
