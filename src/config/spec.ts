@@ -255,6 +255,73 @@ export const spec = {
       z.coerce.number().int().positive().optional(),
       'Use this shard count instead of Discord’s recommendation.',
     ),
+    host: envVar(
+      'CONTROLLER_HOST',
+      host('127.0.0.1'),
+      'Address the controller’s /healthz, /readyz and /metrics listen on.',
+    ),
+    port: envVar('CONTROLLER_PORT', port(8082), 'Port of the controller’s /healthz, /readyz and /metrics.'),
+    kubernetesApiUrl: envVar(
+      'KUBERNETES_API_URL',
+      optionalUrl(),
+      'Kubernetes API server URL (e.g. `kubectl proxy`). Unset: in-cluster service account when KUBERNETES_SERVICE_HOST is set, otherwise no scaling and a Redis leader lock.',
+    ),
+    kubernetesToken: envVar(
+      'KUBERNETES_TOKEN',
+      optionalString(),
+      'Bearer token for KUBERNETES_API_URL (in a cluster the mounted service account token is used).',
+      { secret: true },
+    ),
+    kubernetesServiceHost: envVar(
+      'KUBERNETES_SERVICE_HOST',
+      optionalString(),
+      'Set by Kubernetes in every pod; its presence selects the in-cluster API and Lease leader election.',
+    ),
+    kubernetesServicePort: envVar(
+      'KUBERNETES_SERVICE_PORT',
+      z.coerce.number().int().min(1).max(65535).default(443),
+      'Set by Kubernetes in every pod: port of the in-cluster API service.',
+    ),
+    kubernetesRequestTimeoutMs: envVar(
+      'KUBERNETES_REQUEST_TIMEOUT_MS',
+      z.coerce.number().int().min(100).default(5000),
+      'Bound on every Kubernetes API request made by the controller.',
+    ),
+    leaderLeaseName: envVar(
+      'LEADER_LEASE_NAME',
+      z.string().min(1).default('guildhall-controller'),
+      'Name of the coordination.k8s.io Lease the controllers elect a leader with.',
+    ),
+    leaderLeaseDurationMs: envVar(
+      'LEADER_LEASE_DURATION_MS',
+      z.coerce.number().int().min(1000).default(15000),
+      'Leader lease duration: a standby takes over this long after the leader’s last renewal.',
+    ),
+    leaderRenewDeadlineMs: envVar(
+      'LEADER_RENEW_DEADLINE_MS',
+      z.coerce.number().int().min(100).default(10000),
+      'The leader stops acting when it could not renew within this (must be < the lease duration).',
+    ),
+    leaderRetryPeriodMs: envVar(
+      'LEADER_RETRY_PERIOD_MS',
+      z.coerce.number().int().min(50).default(2000),
+      'How often leader election renews or retries (must be < the renew deadline).',
+    ),
+    reconcileIntervalMs: envVar(
+      'RECONCILE_INTERVAL_MS',
+      z.coerce.number().int().min(100).default(30000),
+      'Periodic resync: the controller re-reads /gateway/bot, the plan and the StatefulSet at least this often.',
+    ),
+    reshardHysteresis: envVar(
+      'RESHARD_HYSTERESIS',
+      z.coerce.number().min(1).max(10).default(1.25),
+      'Grow the shard count automatically only when Discord recommends more than current × this.',
+    ),
+    reshardTimeoutMs: envVar(
+      'RESHARD_TIMEOUT_MS',
+      z.coerce.number().int().min(1000).default(600000),
+      'A reshard rolls back when the new generation is not READY within this plus its identify time.',
+    ),
   },
   sim: {
     host: envVar('SIM_HOST', host('127.0.0.1'), 'Address the Discord simulator listens on.'),

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod';
 import { EVENT_ID_PATTERN, eventTime } from './event-id.js';
 import { EVENT_KINDS, type EventKind, PASSIVE_KINDS } from './event-kinds.js';
-import { dayStart, hourStart, monthBounds, monthKey, monthsBetween, partitionTable } from './partitions.js';
+import { DAY_MS, HOUR_MS, monthBounds, monthKey, monthsBetween, partitionTable } from './partitions.js';
 
 const snowflake = z.string().regex(/^\d{1,20}$/, 'a Discord snowflake (digits)');
 
@@ -102,21 +102,65 @@ export function partitionDdl(table: string): string {
 
 const SEP = '\u0001';
 
-/** Rollup deltas: counts per `guild SEP bucket SEP channel SEP kind`, and `guild SEP day SEP user` keys. */
+/** One rollup cell (guild, channel, kind) and its counts per hour and per day index. */
+interface Cell {
+  readonly guild: string;
+  readonly channel: string;
+  readonly kind: string;
+  readonly hours: Map<number, number>;
+  readonly days: Map<number, number>;
+}
+
+/**
+ * Rollup deltas, shaped for a cheap hot path: one short key per (guild, channel, kind) cell with integer
+ * hour/day indexes inside, and guild → day index → users for daily active users. `size` counts entries.
+ */
 interface Deltas {
-  hourly: Map<string, number>;
-  daily: Map<string, number>;
-  active: Set<string>;
+  readonly cells: Map<string, Cell>;
+  readonly active: Map<string, Map<number, Set<string>>>;
+  size: number;
 }
 
 function emptyDeltas(): Deltas {
-  return { hourly: new Map(), daily: new Map(), active: new Set() };
+  return { cells: new Map(), active: new Map(), size: 0 };
+}
+
+function bump(m: Map<number, number>, k: number, n: number): boolean {
+  const v = m.get(k);
+  m.set(k, (v ?? 0) + n);
+  return v === undefined;
+}
+
+function cellOf(d: Deltas, guild: string, channel: string, kind: string): Cell {
+  const key = guild + SEP + channel + SEP + kind;
+  let cell = d.cells.get(key);
+  if (!cell) {
+    cell = { guild, channel, kind, hours: new Map(), days: new Map() };
+    d.cells.set(key, cell);
+  }
+  return cell;
+}
+
+function addActive(d: Deltas, guild: string, day: number, user: string): void {
+  let byDay = d.active.get(guild);
+  if (!byDay) d.active.set(guild, (byDay = new Map()));
+  let users = byDay.get(day);
+  if (!users) byDay.set(day, (users = new Set()));
+  if (!users.has(user)) {
+    users.add(user);
+    d.size++;
+  }
 }
 
 function mergeDeltas(into: Deltas, from: Deltas): void {
-  for (const [k, n] of from.hourly) into.hourly.set(k, (into.hourly.get(k) ?? 0) + n);
-  for (const [k, n] of from.daily) into.daily.set(k, (into.daily.get(k) ?? 0) + n);
-  for (const k of from.active) into.active.add(k);
+  for (const c of from.cells.values()) {
+    const cell = cellOf(into, c.guild, c.channel, c.kind);
+    for (const [h, n] of c.hours) if (bump(cell.hours, h, n)) into.size++;
+    for (const [day, n] of c.days) if (bump(cell.days, day, n)) into.size++;
+  }
+  for (const [guild, byDay] of from.active) {
+    for (const [day, users] of byDay) for (const u of users) addActive(into, guild, day, u);
+  }
 }
 
 function addToDeltas(
@@ -127,13 +171,11 @@ function addToDeltas(
   userId: string | null,
   kind: EventKind,
 ): void {
-  const tail = SEP + (channelId ?? '') + SEP + kind;
-  const hk = guildId + SEP + hourStart(ts) + tail;
-  d.hourly.set(hk, (d.hourly.get(hk) ?? 0) + 1);
-  const day = dayStart(ts);
-  const dk = guildId + SEP + day + tail;
-  d.daily.set(dk, (d.daily.get(dk) ?? 0) + 1);
-  if (userId !== null && !PASSIVE_KINDS.has(kind)) d.active.add(guildId + SEP + day + SEP + userId);
+  const cell = cellOf(d, guildId, channelId ?? '', kind);
+  const day = Math.floor(ts / DAY_MS);
+  if (bump(cell.hours, Math.floor(ts / HOUR_MS), 1)) d.size++;
+  if (bump(cell.days, day, 1)) d.size++;
+  if (userId !== null && !PASSIVE_KINDS.has(kind)) addActive(d, guildId, day, userId);
 }
 
 /**
@@ -213,14 +255,17 @@ export class EventStore {
     this.nextBatch = ((this.stmt.maxBatch.get() as { id: number }).id || 0) + 1;
     this.recoverJournal();
     this.compactTx = sqlite.transaction(() => {
-      const p = this.pending;
-      flushCounts(p.hourly, this.stmt.hourly);
-      flushCounts(p.daily, this.stmt.daily);
-      for (const key of p.active) {
-        const [guild, day, user] = key.split(SEP);
-        this.stmt.active.add(guild, Number(day), user);
+      const { hourly, daily, active } = this.stmt;
+      for (const c of this.pending.cells.values()) {
+        for (const [h, n] of c.hours) hourly.add(c.guild, h * HOUR_MS, c.channel, c.kind, n);
+        for (const [day, n] of c.days) daily.add(c.guild, day * DAY_MS, c.channel, c.kind, n);
       }
-      this.stmt.active.flush();
+      hourly.flush();
+      daily.flush();
+      for (const [guild, byDay] of this.pending.active) {
+        for (const [day, users] of byDay) for (const u of users) active.add(guild, day * DAY_MS, u);
+      }
+      active.flush();
       this.stmt.clearJournal.run();
       return this.pendingBatches;
     });
@@ -273,12 +318,12 @@ export class EventStore {
   }
 
   private get pendingCells(): number {
-    return this.pending.hourly.size + this.pending.daily.size + this.pending.active.size;
+    return this.pending.size;
   }
 
   private ingestRows(batch: readonly unknown[]): IngestResult {
     const rejected: RejectedEvent[] = [];
-    const { hourly, daily, active } = emptyDeltas();
+    const deltas = emptyDeltas();
     const months = new Set<string>();
     const batchId = this.rollups ? this.nextBatch : null;
     let inserted = 0;
@@ -320,12 +365,12 @@ export class EventStore {
       inserted++;
       if (!this.rollups) continue;
       months.add(month);
-      addToDeltas({ hourly, daily, active }, e.guildId, e.ts, channel, user, e.kind);
+      addToDeltas(deltas, e.guildId, e.ts, channel, user, e.kind);
     }
     if (batchId !== null && inserted > 0) {
       this.stmt.journal.run(batchId, this.now(), JSON.stringify([...months]));
       // The in-memory aggregate and batch counter change only once the transaction commits (see ingest()).
-      this.lastBatchDeltas = { hourly, daily, active };
+      this.lastBatchDeltas = deltas;
     }
     return { inserted, duplicates, rejected };
   }
@@ -503,14 +548,6 @@ export class EventStore {
     }
     return dropped;
   }
-}
-
-function flushCounts(counts: Map<string, number>, w: MultiRowWriter): void {
-  for (const [key, n] of counts) {
-    const [guild, bucket, channel, kind] = key.split(SEP);
-    w.add(guild, Number(bucket), channel, kind, n);
-  }
-  w.flush();
 }
 
 /**
