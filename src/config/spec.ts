@@ -148,6 +148,59 @@ export const spec = {
       snowflakeList(),
       'Comma-separated Discord user ids that get the platform `superadmin` role.',
     ),
+    jwtPreviousSecrets: envVar(
+      'JWT_PREVIOUS_SECRETS',
+      list(),
+      'Comma-separated former HS256 secrets still accepted when verifying (key rotation); never used to sign.',
+      { secret: true },
+    ),
+    jwtPrivateKey: envVar(
+      'JWT_ED25519_PRIVATE_KEY',
+      optionalString(),
+      'Ed25519 private key (PKCS#8 PEM, `\\n` escapes allowed). When set, tokens are signed with EdDSA instead of HS256.',
+      { secret: true },
+    ),
+    jwtVerifyJwks: envVar(
+      'JWT_VERIFY_JWKS',
+      optionalString(),
+      'JSON Web Key Set (`{"keys":[…]}`) of extra Ed25519 public keys accepted when verifying (EdDSA key rotation).',
+    ),
+    jwtIssuer: envVar('JWT_ISSUER', z.string().min(1).default('guildhall'), 'Issuer (`iss`) of every token.'),
+    accessTokenTtlSeconds: envVar(
+      'ACCESS_TOKEN_TTL_SECONDS',
+      z.coerce.number().int().min(30).max(86_400).default(900),
+      'Lifetime of admin access tokens (JWT), in seconds.',
+    ),
+    refreshTokenTtlSeconds: envVar(
+      'REFRESH_TOKEN_TTL_SECONDS',
+      z.coerce.number().int().min(300).default(2_592_000),
+      'Lifetime of rotating refresh tokens, in seconds.',
+    ),
+    rateLimitPerMinute: envVar(
+      'API_RATE_LIMIT_PER_MINUTE',
+      z.coerce.number().int().min(1).default(600),
+      'Requests per minute per principal (user, API key, or client address when anonymous).',
+    ),
+    bodyLimitBytes: envVar(
+      'API_BODY_LIMIT_BYTES',
+      z.coerce.number().int().min(1024).default(1_048_576),
+      'Largest accepted request body, in bytes (larger: 413).',
+    ),
+    oauthAuthorizeUrl: envVar(
+      'DISCORD_OAUTH_AUTHORIZE_URL',
+      optionalUrl(),
+      'Discord OAuth2 authorize page. Default: origin of DISCORD_API_URL + `/oauth2/authorize`.',
+    ),
+    accessLog: envVar(
+      'API_ACCESS_LOG',
+      z.enum(['all', 'errors', 'off']).default('all'),
+      'Access log lines: `all` requests, or only `errors` (status ≥ 400, writes, requests over 1 s) — e.g. behind an ingress that logs access itself — or `off`. Request metrics always count everything.',
+    ),
+    trustProxy: envVar(
+      'API_TRUST_PROXY',
+      bool(false),
+      'Trust X-Forwarded-For for the client address (anonymous rate limits). Only behind a proxy.',
+    ),
   },
   shard: {
     host: envVar(

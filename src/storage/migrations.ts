@@ -80,6 +80,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE rollup_journal (id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, months TEXT NOT NULL);
     `,
   },
+  {
+    version: 2,
+    name: 'admin api: discord guild roles cached at login, guild settings, lookup indexes',
+    up: `
+      CREATE TABLE discord_guild_roles (
+        user_id TEXT NOT NULL, guild_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('owner','admin','viewer')),
+        owner INTEGER NOT NULL DEFAULT 0, permissions TEXT NOT NULL DEFAULT '0', updated_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, guild_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX discord_guild_roles_guild ON discord_guild_roles (guild_id);
+      CREATE TABLE guild_settings (
+        guild_id TEXT PRIMARY KEY, settings TEXT NOT NULL DEFAULT '{}', updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX role_grants_user ON role_grants (user_id);
+      CREATE INDEX audit_log_actor ON audit_log (actor_id, at);
+      CREATE INDEX api_keys_created_by ON api_keys (created_by);
+    `,
+  },
 ];
 
 /** The schema version this build of guildhall writes. */
