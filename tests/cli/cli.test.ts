@@ -78,10 +78,20 @@ describe('graceful shutdown', () => {
   it('role all exits 0 on SIGINT', async () => {
     const d = tmp();
     const child = spawnCli(['all'], { DATA_DIR: d.path, API_PORT: '0', SIM_PORT: '0', LOG_LEVEL: 'info' });
+    let output = '';
+    child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
     await waitForLine(child, /guildhall is running/);
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    const code = await exited;
+    expect(
+      code,
+      output
+        .split('\n')
+        .filter((l) => /warn|error|closed|shutting|timed out/.test(l))
+        .join('\n'),
+    ).toBe(0);
   });
 });
 
