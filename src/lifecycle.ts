@@ -56,12 +56,17 @@ export class Lifecycle {
       timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
       timer.unref();
     });
+    let current = '';
     const run = (async () => {
       let ok = true;
       for (const hook of [...this.hooks].reverse()) {
+        current = hook.name;
+        const started = Date.now();
         try {
           await hook.fn();
-          this.log.debug({ hook: hook.name }, 'closed');
+          const ms = Date.now() - started;
+          if (ms > 1000) this.log.warn({ hook: hook.name, ms }, 'slow shutdown hook');
+          else this.log.debug({ hook: hook.name, ms }, 'closed');
         } catch (err) {
           ok = false;
           this.log.error({ err, hook: hook.name }, 'shutdown hook failed');
@@ -72,7 +77,7 @@ export class Lifecycle {
     const outcome = await Promise.race([run, timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.log.error({ timeoutMs: this.timeoutMs }, 'graceful shutdown timed out');
+      this.log.error({ timeoutMs: this.timeoutMs, hook: current }, 'graceful shutdown timed out');
       return false;
     }
     this.log.info('shutdown complete');

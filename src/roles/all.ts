@@ -38,7 +38,7 @@ export async function startAll(ctx: RoleContext): Promise<void> {
   const api = await startApi(ctx, { coordination });
   const rest = new REST({ api: apiUrl, version: '10' }).setToken(token);
   const plan = await ensurePlan(coordination, rest);
-  const shard = await startShard(ctx, { coordination, token, apiUrl, serveHttp: false });
+  const shard = await startShard(ctx, { coordination, token, apiUrl, serveHttp: false, ops: api.deps.ops });
   // The controller's once-per-rollout duty, in process: register the cogs' slash commands (diffed).
   const synced = await syncAllCogCommands({ rest, applicationId: shard.applicationId, log: ctx.log });
 

@@ -440,7 +440,9 @@ export class ShardPod {
       this.log.warn({ err, shardId: c.held.shardId }, 'session hand-over failed');
     }
     try {
-      await c.manager?.destroy({ code: CloseCodes.Resuming, reason });
+      // Bounded: destroying a shard that is still mid-handshake can wait on the gateway; the session stays
+      // resumable either way (no 1000 close is sent).
+      await withTimeout(Promise.resolve(c.manager?.destroy({ code: CloseCodes.Resuming, reason })), 3_000);
     } catch (err) {
       this.log.warn({ err, shardId: c.held.shardId }, 'shard destroy failed');
     }
@@ -458,6 +460,13 @@ export class ShardPod {
     this.log.info({ shardId: c.held.shardId, reason }, 'shard released');
     this.opts.onRelease?.(c.held);
   }
+}
+
+async function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 /** The shards a pod prefers: its ordinal's slice of the plan (`podName` ends in `-<ordinal>`). */

@@ -3,9 +3,24 @@ import Koa from 'koa';
 import { healthRouter } from '../api/health.js';
 import type { Coordination } from '../coordination/index.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
+import { serviceTokenSource } from '../api/auth/service-tokens.js';
 import type { CogHost } from '../cogs/framework/index.js';
+import { domainCogSettings } from '../domain/cog-settings.js';
+import type { DomainOps } from '../domain/ops.js';
+import { createRemoteOps } from '../domain/remote.js';
 import { applicationIdFromToken, startShardCogs } from './cogs.js';
 import { ShardRuntime } from './runtime.js';
+
+/** Domain RPC to the api pod (`API_INTERNAL_URL`) with a service token (audience `internal`). */
+async function remoteOps(ctx: RoleContext): Promise<DomainOps> {
+  const { api } = ctx.config;
+  if (!api.internalUrl) throw new Error('API_INTERNAL_URL is required for the shard role');
+  const token = await serviceTokenSource(
+    { secret: api.jwtSecret, ed25519PrivateKeyPem: api.jwtPrivateKey, issuer: api.jwtIssuer },
+    ctx.config.shard.podName,
+  );
+  return createRemoteOps(api.internalUrl, token);
+}
 
 /** A running shard role. */
 export interface ShardHandle {
@@ -22,7 +37,14 @@ export interface ShardHandle {
  */
 export async function startShard(
   ctx: RoleContext,
-  deps: { coordination?: Coordination; token?: string; apiUrl?: string; serveHttp?: boolean } = {},
+  deps: {
+    coordination?: Coordination;
+    token?: string;
+    apiUrl?: string;
+    serveHttp?: boolean;
+    /** Domain ops to call in process (role `all`); otherwise the api pod's /internal/v1 is used. */
+    ops?: DomainOps;
+  } = {},
 ): Promise<ShardHandle> {
   const { config } = ctx;
   const log = ctx.log.child({ module: 'shard' });
@@ -46,6 +68,7 @@ export async function startShard(
     onDispatch: (payload, shard) => void late.cogs?.dispatch(payload, shard.shardId),
   });
   // Cogs first (so no dispatch finds them missing); on shutdown the runtime stops before the cogs close.
+  const ops = deps.ops ?? (await remoteOps(ctx));
   const host = await startShardCogs({
     runtime,
     coordination,
@@ -53,6 +76,9 @@ export async function startShard(
     metrics: ctx.metrics,
     applicationId,
     podName: config.shard.podName,
+    settings: domainCogSettings(ops),
+    read: (op, input) => ops.read(op as never, input as never),
+    write: (op, input) => ops.write(op as never, input as never),
   });
   late.cogs = host;
   ctx.lifecycle.onShutdown('cogs', () => host.close());
