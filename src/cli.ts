@@ -107,6 +107,20 @@ export function buildProgram(): Command {
     .action((o: { shards?: number; abort?: boolean; wait?: boolean }) =>
       runOnce('tool', async (ctx) => (await import('./controller/index.js')).reshardCommand(ctx, o)),
     );
+  const token = program.command('token').description('Tokens for scripts and tests.');
+  token
+    .command('issue')
+    .description('Print an admin API JWT scoped to one guild and role (signed with JWT_SECRET).')
+    .requiredOption('--guild <id>', 'guild id')
+    .requiredOption('--role <role>', 'owner | admin | moderator | viewer')
+    .option('--user <id>', 'user id (default: the first SUPERADMIN_USER_IDS entry)')
+    .option('--ttl <duration>', 'lifetime, e.g. 3600, 15m, 1h, 7d (max 30d)', '1h')
+    .action((o: { guild: string; role: string; user?: string; ttl: string }) =>
+      runOnce('tool', async (ctx) => {
+        const { issueTokenCommand } = await import('./api/cli.js');
+        await issueTokenCommand(ctx, o);
+      }),
+    );
   const cogs = program.command('cogs').description('Manage cogs across the cluster.');
   cogs
     .command('reload <name>')
@@ -165,7 +179,7 @@ function exitCodeFor(err: unknown): number {
   }
   if (err instanceof AppError) {
     process.stderr.write(`guildhall: ${err.message} [${err.code}]\n`);
-    return EXIT.failure;
+    return err.code === 'usage' ? EXIT.usage : EXIT.failure;
   }
   process.stderr.write(`guildhall: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return EXIT.failure;

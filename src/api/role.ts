@@ -1,5 +1,8 @@
 import type { AddressInfo } from 'node:net';
+import { type Cog, CogLoader } from '../cogs/framework/index.js';
 import { COG_CHANNELS } from '../cogs/framework/settings.js';
+import type { Logger } from '../logging/logger.js';
+import { cogCatalogFromCogs } from './cog-catalog-adapter.js';
 import type { Config } from '../config/index.js';
 import type { Coordination } from '../coordination/index.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
@@ -27,6 +30,20 @@ export interface ApiHandle {
   readonly writer: EventWriter;
   readonly deps: ApiDeps;
   readonly api: ApiApp;
+}
+
+/** Every cog module on disk, imported for its definition (a cog that fails to import is logged and left out). */
+async function loadCogDefinitions(log: Logger): Promise<Cog[]> {
+  const loader = new CogLoader({ log });
+  const cogs: Cog[] = [];
+  for (const name of await loader.discover()) {
+    try {
+      cogs.push(await loader.import(name));
+    } catch (err) {
+      log.error({ err, cog: name }, 'cog could not be imported for the API catalog');
+    }
+  }
+  return cogs;
 }
 
 /**
@@ -70,10 +87,13 @@ export async function startApi(ctx: RoleContext, opts: StartApiOptions = {}): Pr
     ? { ...ctx.config, discord: { ...ctx.config.discord, ...opts.discord } }
     : ctx.config;
   const portLog = log.child({ component: 'coordination-ports' });
+  // The cogs' names, descriptions and config schemas, so the admin API lists and validates them.
+  const cogs = await loadCogDefinitions(log);
   const deps = await createApiDeps(
     { config, log: ctx.log, metrics: ctx.metrics, storage },
     {
       podName: ctx.config.shard.podName,
+      cogs: cogCatalogFromCogs(() => cogs),
       ...apiExtrasFromCoordination(coordination, {
         rateLimitPerMinute: ctx.config.api.rateLimitPerMinute,
         onError: (err) => portLog.warn({ err }, 'coordination unavailable for the API; serving without it'),

@@ -179,6 +179,24 @@ describe('usage errors', () => {
   });
 });
 
+describe('guildhall token issue', () => {
+  it('prints a JWT for a guild and role, and refuses bad arguments with exit 2', async () => {
+    const env = { JWT_SECRET: 'k'.repeat(40) };
+    const ok = await runCli(
+      ['token', 'issue', '--guild', '123456789012345678', '--role', 'admin', '--user', '223456789012345678'],
+      env,
+    );
+    expect(ok.code).toBe(0);
+    const [, payload] = ok.stdout.trim().split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as { sub: string; aud: string };
+    expect(claims.sub).toBe('223456789012345678');
+    expect(claims.aud).toBe('admin');
+    const bad = await runCli(['token', 'issue', '--guild', '1', '--role', 'king'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/role: Invalid option/);
+  });
+});
+
 describe('roles that need a cluster', () => {
   it('the controller refuses to start without Redis and a Discord token, naming both', async () => {
     const r = await runCli(['controller'], {});
