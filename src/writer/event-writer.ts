@@ -95,11 +95,13 @@ export class EventWriter {
     let stored = 0;
     if (entries.length > 0) {
       const started = process.hrtime.bigint();
+      // One epoch look-up per (generation, shard) in the batch, then a synchronous filter.
+      await this.refreshEpochs(entries);
       const events = [];
       let stale = 0;
       for (const entry of entries) {
         for (const e of entry.events) {
-          if (await this.isStale(e)) stale++;
+          if (e.epoch < (this.epochCache.get(`${e.generation}:${e.shardId}`)?.epoch ?? 0)) stale++;
           else events.push(e.event);
         }
       }
@@ -140,18 +142,29 @@ export class EventWriter {
   }
 
   /**
-   * True when the event's lease epoch is older than the shard's current epoch (a newer owner exists).
-   * Epochs only grow, so a cached current epoch is a safe lower bound; it is refreshed when an event shows
-   * a newer one or after a second.
+   * Makes sure the cached current epoch of every (generation, shard) in the batch is fresh: an event is
+   * stale when its lease epoch is older than the shard's current one (a newer owner exists). Epochs only
+   * grow, so a cached value is a safe lower bound; it is re-read when an event shows a newer epoch or
+   * after a second.
    */
-  private async isStale(e: ShardEvent): Promise<boolean> {
-    const key = `${e.generation}:${e.shardId}`;
-    let cached = this.epochCache.get(key);
-    if (!cached || e.epoch > cached.epoch || Date.now() - cached.at > 1_000) {
-      cached = { epoch: await this.leases.currentEpoch(e.generation, e.shardId), at: Date.now() };
-      this.epochCache.set(key, cached);
+  private async refreshEpochs(entries: readonly LogEntry<ShardEvent>[]): Promise<void> {
+    const now = Date.now();
+    const due = new Map<string, { generation: number; shardId: number }>();
+    for (const entry of entries) {
+      for (const e of entry.events) {
+        const key = `${e.generation}:${e.shardId}`;
+        if (due.has(key)) continue;
+        const cached = this.epochCache.get(key);
+        if (!cached || e.epoch > cached.epoch || now - cached.at > 1_000) {
+          due.set(key, { generation: e.generation, shardId: e.shardId });
+        }
+      }
     }
-    return e.epoch < cached.epoch;
+    await Promise.all(
+      [...due].map(async ([key, s]) => {
+        this.epochCache.set(key, { epoch: await this.leases.currentEpoch(s.generation, s.shardId), at: now });
+      }),
+    );
   }
 }
 
