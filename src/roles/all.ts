@@ -50,6 +50,7 @@ export async function startAll(ctx: RoleContext): Promise<void> {
       .list()
       .map((c) => c.name)
       .join(', ')} (slash commands ${synced.changed ? 'registered' : 'up to date'})`,
+    `  admin API:  ${api.url}/api/v1 (docs: ${api.url}/api/v1/docs)`,
     `  health:     ${api.url}/healthz`,
     `  ready:      ${api.url}/readyz`,
     `  metrics:    ${api.url}/metrics`,
