@@ -17,7 +17,7 @@ export type SimRoleOverrides = Pick<
  * override), prints how to point a bot at it, and closes it on shutdown.
  *
  * @example
- * const ctx = createRoleContext('sim', process.env);
+ * const ctx = createRoleContext('sim');
  * const sim = await startSim(ctx, { guilds: 100, maxConcurrency: 4 });
  * // → prints token, application id, gateway and REST URLs
  */
