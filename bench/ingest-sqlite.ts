@@ -1,11 +1,11 @@
 // Storage `ingest()` (validation, month routing, duplicate detection, hourly/daily rollups and daily active
 // users, all in the batch's transaction) against raw better-sqlite3 prepared inserts of the same rows into
 // the same table shape, one transaction per batch, same run. Rounds alternate to spread machine noise.
-import BetterSqlite3 from 'better-sqlite3';
 import { openStorage } from '../src/storage/index.js';
-import { EventStore, partitionDdl } from '../src/storage/events.js';
+import { EventStore } from '../src/storage/events.js';
 import { EVENT_KINDS, eventId, type ActivityEvent } from '../src/storage/index.js';
 import { tempDir } from '../tests/helpers/temp.js';
+import { rawInsert } from './_raw-sqlite.js';
 import { median, result, timed } from './_util.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
@@ -48,31 +48,6 @@ function dataset(shape: 'live' | 'uniform'): ActivityEvent[] {
   return out;
 }
 
-function rawRun(file: string, rows: readonly ActivityEvent[]): void {
-  const db = new BetterSqlite3(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(partitionDdl('events_2026_11'));
-  const insert = db.prepare(
-    'INSERT INTO events_2026_11 (id, ts, guild_id, channel_id, user_id, kind, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const tx = db.transaction((batch: readonly ActivityEvent[]) => {
-    for (const e of batch) {
-      insert.run(
-        e.id,
-        e.ts,
-        e.guildId,
-        e.channelId,
-        e.userId,
-        e.kind,
-        e.attrs === undefined ? null : JSON.stringify(e.attrs),
-      );
-    }
-  });
-  for (let i = 0; i < rows.length; i += BATCH) tx(rows.slice(i, i + BATCH));
-  db.close();
-}
-
 async function storageRun(dir: string, rows: readonly ActivityEvent[], rollups: boolean): Promise<void> {
   const storage = openStorage(
     { dataDir: dir, databaseFile: `s-${rollups}-${Math.random()}.sqlite`, busyTimeoutMs: 1000 },
@@ -95,7 +70,7 @@ async function measure(shape: 'live' | 'uniform', tmp: ReturnType<typeof tempDir
   const full: number[] = [];
   const bare: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    raw.push(await timed(() => rawRun(tmp.file(`raw-${shape}-${r}.sqlite`), rows)));
+    raw.push(await timed(() => rawInsert(tmp.file(`raw-${shape}-${r}.sqlite`), rows)));
     full.push(await timed(() => storageRun(tmp.path, rows, true)));
     bare.push(await timed(() => storageRun(tmp.path, rows, false)));
     console.log(

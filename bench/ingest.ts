@@ -8,16 +8,15 @@
  *
  * Last line: `RESULT ingest ratio=<end-to-end/raw> events_per_s=<end-to-end>`.
  */
-import BetterSqlite3 from 'better-sqlite3';
 import { createCoordination } from '../src/coordination/index.js';
 import { silentLogger } from '../src/logging/logger.js';
 import { EventPipeline, type ShardEvent, checkpointKey } from '../src/shard/event-pipeline.js';
-import { partitionDdl } from '../src/storage/events.js';
 import { type ActivityEvent, openStorage } from '../src/storage/index.js';
 import { eventId } from '../src/storage/index.js';
 import { EventWriter } from '../src/writer/event-writer.js';
 import { RedisServer } from '../tests/helpers/redis-server.js';
 import { tempDir } from '../tests/helpers/temp.js';
+import { rawInsert } from './_raw-sqlite.js';
 import { median, result, timed } from './_util.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -44,22 +43,6 @@ function dataset(): ActivityEvent[] {
       attrs: { length: Math.floor(rnd() * 200) },
     };
   });
-}
-
-function raw(file: string, rows: readonly ActivityEvent[]): void {
-  const db = new BetterSqlite3(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(partitionDdl('events_2026_11'));
-  const insert = db.prepare(
-    'INSERT INTO events_2026_11 (id, ts, guild_id, channel_id, user_id, kind, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const tx = db.transaction((batch: readonly ActivityEvent[]) => {
-    for (const e of batch)
-      insert.run(e.id, e.ts, e.guildId, e.channelId, e.userId, e.kind, JSON.stringify(e.attrs));
-  });
-  for (let i = 0; i < rows.length; i += 1000) tx(rows.slice(i, i + 1000));
-  db.close();
 }
 
 async function endToEnd(
@@ -118,7 +101,7 @@ export async function run(): Promise<void> {
   const base: number[] = [];
   try {
     for (let r = 0; r < ROUNDS; r++) {
-      base.push(await timed(() => raw(tmp.file(`raw-${r}.sqlite`), rows)));
+      base.push(await timed(() => rawInsert(tmp.file(`raw-${r}.sqlite`), rows)));
       e2e.push(await endToEnd(redis.url, tmp.path, r, rows));
       console.log(
         `  round ${r + 1}: raw ${(EVENTS / base[r]!).toFixed(0)} rows/s, end to end ${(EVENTS / e2e[r]!).toFixed(0)} events/s`,
