@@ -15,6 +15,7 @@ import {
 import type { SessionCallbacks, SessionInfo } from '../coordination/session-store.js';
 import type { Logger } from '../logging/logger.js';
 import { type SessionCheckpoint, checkpointKey } from './event-pipeline.js';
+import { podOrdinal, preferredShards } from '../controller/plan.js';
 
 /** The lease a pod holds on one shard, and the fence its writes carry. */
 export interface HeldShard {
@@ -237,7 +238,7 @@ export class ShardPod {
         await this.release(c, 'plan-changed');
     }
 
-    const preferred = preferredShards(this.opts.podName, plan);
+    const preferred = preferredFor(this.opts.podName, plan);
     // 3. Hand back shards another pod prefers and asks for (only while it is not one of ours).
     for (const c of [...this.connections.values()]) {
       if (preferred.includes(c.held.shardId)) continue;
@@ -469,14 +470,10 @@ async function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise
   clearTimeout(timer);
 }
 
-/** The shards a pod prefers: its ordinal's slice of the plan (`podName` ends in `-<ordinal>`). */
-export function preferredShards(podName: string, plan: ShardPlan): number[] {
-  const m = /-(\d+)$/.exec(podName);
-  if (!m) return [];
-  const first = Number(m[1]) * plan.shardsPerPod;
-  const out: number[] = [];
-  for (let s = first; s < first + plan.shardsPerPod && s < plan.totalShards; s++) out.push(s);
-  return out;
+/** The shards a pod prefers: its StatefulSet ordinal's slice of the plan (none without an ordinal). */
+function preferredFor(podName: string, plan: ShardPlan): number[] {
+  const ordinal = podOrdinal(podName);
+  return ordinal === null ? [] : preferredShards(plan.totalShards, plan.shardsPerPod, ordinal);
 }
 
 function wantKey(generation: number, shardId: number): string {

@@ -7,6 +7,7 @@ import { EventPipeline, type EventPipelineOptions, type ShardEvent } from './eve
 import { GuildStateStore } from './guild-state.js';
 import { normalizeDispatch, VoiceStates } from './normalize.js';
 import { type HeldShard, ShardPod } from './pod.js';
+import { roundUpToMultiple } from '../controller/plan.js';
 
 /** The name of the event log shards append to and the api writer drains. */
 export const EVENT_LOG_NAME = 'events';
@@ -169,7 +170,7 @@ export async function ensurePlan(
   };
   const maxConcurrency = info.session_start_limit.max_concurrency;
   const wanted = opts.totalShards ?? info.shards;
-  const totalShards = Math.max(maxConcurrency, Math.ceil(wanted / maxConcurrency) * maxConcurrency);
+  const totalShards = roundUpToMultiple(wanted, maxConcurrency);
   const plan: ShardPlan = {
     generation: 1,
     totalShards,
