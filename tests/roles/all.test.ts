@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { waitForValue } from '../helpers/wait.js';
 
 let child: ChildProcess;
 let banner = '';
@@ -34,28 +35,22 @@ afterAll(async () => {
 
 const urlOf = (label: string) => new RegExp(`${label}:\\s+(http://[^\\s/]+)`).exec(banner)?.[1] ?? '';
 
-async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('guildhall all (npm start)', () => {
   it('answers on its health URL and becomes ready with every guild on its shard', async () => {
     const api = urlOf('health');
     expect(api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await (await fetch(`${api}/healthz`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${api}/readyz`)).status).toBe(200);
-    const metrics = await until(async () => {
-      const text = await (await fetch(`${api}/metrics`)).text();
-      return /guildhall_gateway_events_total\{event="GUILD_CREATE",role="all"\} 12/.test(text)
-        ? text
-        : undefined;
-    }, 20_000);
+    const metrics = await waitForValue(
+      'GUILD_CREATE metrics for every guild',
+      async () => {
+        const text = await (await fetch(`${api}/metrics`)).text();
+        return /guildhall_gateway_events_total\{event="GUILD_CREATE",role="all"\} 12/.test(text)
+          ? text
+          : undefined;
+      },
+      20_000,
+    );
     expect(metrics).toMatch(/guildhall_shards_held\{role="all"\} 1/);
   });
 
@@ -77,23 +72,27 @@ describe('guildhall all (npm start)', () => {
     expect(res.status).toBe(200);
     const { message } = (await res.json()) as { message: { id: string } };
 
-    const row = await until(() => {
-      const db = new BetterSqlite3(dir.file('guildhall.sqlite'), { readonly: true });
-      try {
-        const tables = db
-          .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'events_%'")
-          .all() as { name: string }[];
-        for (const t of tables) {
-          const r = db
-            .prepare(`SELECT guild_id, channel_id, user_id, kind FROM ${t.name} WHERE kind = 'message'`)
-            .get();
-          if (r) return r;
+    const row = await waitForValue(
+      'the message row in SQLite',
+      () => {
+        const db = new BetterSqlite3(dir.file('guildhall.sqlite'), { readonly: true });
+        try {
+          const tables = db
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'events_%'")
+            .all() as { name: string }[];
+          for (const t of tables) {
+            const r = db
+              .prepare(`SELECT guild_id, channel_id, user_id, kind FROM ${t.name} WHERE kind = 'message'`)
+              .get();
+            if (r) return r;
+          }
+          return undefined;
+        } finally {
+          db.close();
         }
-        return undefined;
-      } finally {
-        db.close();
-      }
-    }, 10_000);
+      },
+      10_000,
+    );
     expect(row).toEqual({
       guild_id: ids[0],
       channel_id: channel.id,

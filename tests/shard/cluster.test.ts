@@ -12,6 +12,7 @@ import { type SimulatorHandle, createSimulator, startLoad } from '../../src/sim/
 import { eventIdForSnowflake } from '../../src/storage/index.js';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
 import { RedisServer } from '../helpers/redis-server.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const SHARDS = 12;
 const PER_POD = 4;
@@ -51,20 +52,6 @@ function startPod(name: string): ChildProcess {
 const connected = () => sim.gateway.sessions().filter((s) => s.connected);
 const identifies = () => sim.world.app.sessionStartLimit.total - sim.world.app.sessionStartLimit.remaining;
 
-async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return Date.now() - start;
-}
-
 /** Session id per shard of the live sessions. */
 const sessionsByShard = () => new Map(connected().map((s) => [s.shard[0], s.sessionId]));
 
@@ -94,7 +81,7 @@ afterAll(async () => {
 describe('shard pods (real processes, simulator, real Redis)', () => {
   it('split 12 shards, survive kill -9 and SIGTERM by RESUME, and record every message exactly once', async () => {
     for (let i = 0; i < 3; i++) startPod(`guildhall-shard-${i}`);
-    await until('12 connected shard sessions', () => connected().length === SHARDS, 60_000);
+    await waitUntil('12 connected shard sessions', () => connected().length === SHARDS, 60_000);
     expect(new Set(connected().map((s) => s.shard[0])).size).toBe(SHARDS);
     expect(connected().every((s) => s.shard[1] === SHARDS)).toBe(true);
 
@@ -125,12 +112,12 @@ describe('shard pods (real processes, simulator, real Redis)', () => {
     const killedAt = Date.now();
     victim.kill('SIGKILL');
     const victimShards = [4, 5, 6, 7];
-    await until(
+    await waitUntil(
       'the killed pod’s sessions to drop',
       () => victimShards.every((s) => !sessionsByShard().has(s)),
       10_000,
     );
-    const tookOver = await until(
+    const tookOver = await waitUntil(
       'the killed pod’s shards to be resumed elsewhere',
       async () => {
         const now = sessionsByShard();
@@ -157,7 +144,7 @@ describe('shard pods (real processes, simulator, real Redis)', () => {
     await closed;
     expect(await exited).toBe(0);
     const leavingShards = [8, 9, 10, 11];
-    await until(
+    await waitUntil(
       'the departed pod’s shards to be resumed elsewhere',
       () => leavingShards.every((s) => sessionsByShard().get(s) === before2.get(s)),
       TTL_MS + 5_000,
@@ -174,7 +161,7 @@ describe('shard pods (real processes, simulator, real Redis)', () => {
     const expected = new Set(emitted.map((id) => eventIdForSnowflake(snowflakeTime(id), 1, id)));
     const reader = coordination.eventLog<ShardEvent>(EVENT_LOG_NAME, { group: 'verify' });
     const seen: string[] = [];
-    await until(
+    await waitUntil(
       'every emitted message to reach the event log',
       async () => {
         for (;;) {

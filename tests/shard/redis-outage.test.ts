@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/logging/logger.js';
 import { ShardRuntime } from '../../src/shard/runtime.js';
 import { type SimulatorHandle, createSimulator } from '../../src/sim/index.js';
 import { RedisServer } from '../helpers/redis-server.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const TTL_MS = 2000;
 let redis: RedisServer;
@@ -17,13 +18,6 @@ let runtime: ShardRuntime;
 
 const connected = () => sim.gateway.sessions().filter((s) => s.connected).length;
 const identifies = () => sim.world.app.sessionStartLimit.total - sim.world.app.sessionStartLimit.remaining;
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   redis = await RedisServer.start();
@@ -48,7 +42,7 @@ beforeAll(async () => {
     leaseTtlMs: TTL_MS,
   });
   await runtime.start();
-  await until(() => connected() === 1, 15_000, 'the shard to connect');
+  await waitUntil('the shard to connect', () => connected() === 1, 15_000, 50);
 });
 
 afterAll(async () => {
@@ -67,7 +61,7 @@ describe('shard pod during a Redis outage', () => {
     await new Promise((r) => setTimeout(r, TTL_MS / 2));
     expect(connected()).toBe(1);
     // Past the TTL (plus a renewal tick) the pod hands the shard over rather than risk two owners.
-    await until(() => connected() === 0, TTL_MS * 4, 'the shard to be dropped');
+    await waitUntil('the shard to be dropped', () => connected() === 0, TTL_MS * 4, 50);
     expect(Date.now() - downAt).toBeGreaterThanOrEqual(TTL_MS);
     // Redis stays down a while: nothing identifies meanwhile.
     await new Promise((r) => setTimeout(r, 1500));
@@ -77,7 +71,7 @@ describe('shard pod during a Redis outage', () => {
     // Redis returns (empty, as a restarted server without persistence): the pod leases the shard again and
     // reconnects.
     await redis.restart();
-    await until(() => connected() === 1, 20_000, 'the shard to reconnect after Redis returned');
+    await waitUntil('the shard to reconnect after Redis returned', () => connected() === 1, 20_000, 50);
     expect(runtime.pod.held().map((h) => h.shardId)).toEqual([0]);
     expect(sim.violations.list()).toEqual([]);
   }, 60_000);

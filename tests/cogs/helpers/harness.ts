@@ -24,6 +24,7 @@ import type {
   InteractionOutcome,
   InteractionRecord,
 } from '../../../src/sim/world/interactions.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 /** Log lines captured from a real pino logger. */
 export class LogCapture {
@@ -310,9 +311,5 @@ async function sample(registry: Registry, name: string, series: string, labels: 
 
 /** Polls `check` until it holds (or fails after `timeoutMs`). */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 15));
-  }
+  await waitUntil('condition', check, timeoutMs, 15);
 }
