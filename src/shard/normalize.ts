@@ -5,13 +5,9 @@ import {
   InteractionType,
 } from 'discord-api-types/v10';
 import { type ActivityEvent, type EventKind, eventId, eventIdForSnowflake } from '../storage/index.js';
+import { snowflakeTime } from '../discord/snowflake.js';
 
-const DISCORD_EPOCH = 1_420_070_400_000n;
-
-/** The creation time (ms) a Discord snowflake encodes. */
-export function snowflakeTime(id: string): number {
-  return Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
-}
+export { snowflakeTime } from '../discord/snowflake.js';
 
 /** Voice channel a user was in, per guild; the only state normalization needs (join vs move vs leave). */
 export interface VoiceStateLookup {

@@ -10,6 +10,7 @@ import {
 } from 'discord-api-types/v10';
 import type { DispatchEvent, GatewayWorld } from './contracts.js';
 import { KNOWN_INTENTS } from './gateway/constants.js';
+import { DISCORD_EPOCH as DISCORD_EPOCH_MS } from '../discord/snowflake.js';
 
 /**
  * The dispatches the load generator can produce.
@@ -174,7 +175,7 @@ class PreSerializedEvent implements DispatchEvent {
   }
 }
 
-const DISCORD_EPOCH = 1_420_070_400_000n;
+const DISCORD_EPOCH = BigInt(DISCORD_EPOCH_MS);
 
 /**
  * Emits gateway events at a target rate, spread round-robin over the world's guilds (each event in a text

@@ -116,9 +116,7 @@ export interface ShardView {
  * @example
  * shardForGuild('81384788765712384', 4); // 2
  */
-export function shardForGuild(guildId: string, shardCount: number): number {
-  return Number((BigInt(guildId) >> 22n) % BigInt(Math.max(1, shardCount)));
-}
+export { shardForGuild } from '../../discord/snowflake.js';
 
 /**
  * The real clock: `Date.now()` and `setTimeout` (the coordination layer's; the interfaces are the same).

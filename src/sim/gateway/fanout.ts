@@ -1,5 +1,6 @@
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import type { DispatchEvent } from '../contracts.js';
+import { shardForGuild } from '../../discord/snowflake.js';
 
 /**
  * Discord's routing rule: `shard_id = (guild_id >> 22) % num_shards`.
@@ -8,7 +9,7 @@ import type { DispatchEvent } from '../contracts.js';
  * shardIdOf('41771983423143937', 4); // → 2
  */
 export function shardIdOf(guildId: string, shardCount: number): number {
-  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+  return shardForGuild(guildId, shardCount);
 }
 
 const headCache = new Map<string, Buffer>();

@@ -1,3 +1,4 @@
+import { DISCORD_EPOCH, shardForGuild, snowflakeTime } from '../../discord/snowflake.js';
 /**
  * Discord snowflakes: `(ms since 2015-01-01) << 22 | worker << 17 | process << 12 | increment`.
  * See https://discord.com/developers/docs/reference#snowflakes.
@@ -9,7 +10,7 @@
  * @example
  * snowflakeTimestamp(snowflakeFrom(DISCORD_EPOCH, 0, 0, 0)) === DISCORD_EPOCH; // true
  */
-export const DISCORD_EPOCH = 1_420_070_400_000;
+export { DISCORD_EPOCH } from '../../discord/snowflake.js';
 
 /**
  * Builds a snowflake from its parts.
@@ -32,7 +33,7 @@ export function snowflakeFrom(timestampMs: number, worker: number, proc: number,
  */
 export function snowflakeTimestamp(id: string): number {
   if (!isSnowflake(id)) return Number.NaN;
-  return Number(BigInt(id) >> 22n) + DISCORD_EPOCH;
+  return snowflakeTime(id);
 }
 
 /**
@@ -53,7 +54,7 @@ export function isSnowflake(value: unknown): value is string {
  * shardOf('81384788765712384', 4); // 0..3
  */
 export function shardOf(guildId: string, numShards: number): number {
-  return Number((BigInt(guildId) >> 22n) % BigInt(numShards));
+  return shardForGuild(guildId, numShards);
 }
 
 /**
