@@ -88,12 +88,17 @@ export async function startApi(ctx: RoleContext, opts: StartApiOptions = {}): Pr
     : ctx.config;
   const portLog = log.child({ component: 'coordination-ports' });
   // The cogs' names, descriptions and config schemas, so the admin API lists and validates them.
-  const cogs = await loadCogDefinitions(log);
+  // Role all passes the shard's live catalog; a standalone api pod reads the cog modules from disk.
+  let catalog = opts.extras?.cogs;
+  if (!catalog) {
+    const onDisk = await loadCogDefinitions(log);
+    catalog = cogCatalogFromCogs(() => onDisk);
+  }
   const deps = await createApiDeps(
     { config, log: ctx.log, metrics: ctx.metrics, storage },
     {
       podName: ctx.config.shard.podName,
-      cogs: cogCatalogFromCogs(() => cogs),
+      cogs: catalog,
       ...apiExtrasFromCoordination(coordination, {
         rateLimitPerMinute: ctx.config.api.rateLimitPerMinute,
         onError: (err) => portLog.warn({ err }, 'coordination unavailable for the API; serving without it'),

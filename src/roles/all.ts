@@ -1,7 +1,8 @@
 import { REST } from '@discordjs/rest';
 import { startApi } from '../api/role.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
-import { syncAllCogCommands } from '../cogs/cli.js';
+import { cogCatalogFromCogs } from '../api/cog-catalog-adapter.js';
+import { type CogHost, syncCommands } from '../cogs/framework/index.js';
 import { startShard } from '../shard/role.js';
 import { ensurePlan } from '../shard/runtime.js';
 import { createSimulator } from '../sim/index.js';
@@ -35,12 +36,18 @@ export async function startAll(ctx: RoleContext): Promise<void> {
     ];
   }
 
-  const api = await startApi(ctx, { coordination });
+  // The api lists the cogs the shard loaded (live across hot reloads) instead of importing them again.
+  const late: { cogs?: CogHost } = {};
+  const api = await startApi(ctx, {
+    coordination,
+    extras: { cogs: cogCatalogFromCogs(() => late.cogs?.cogs() ?? []) },
+  });
   const rest = new REST({ api: apiUrl, version: '10' }).setToken(token);
   const plan = await ensurePlan(coordination, rest);
   const shard = await startShard(ctx, { coordination, token, apiUrl, serveHttp: false, ops: api.deps.ops });
-  // The controller's once-per-rollout duty, in process: register the cogs' slash commands (diffed).
-  const synced = await syncAllCogCommands({ rest, applicationId: shard.applicationId, log: ctx.log });
+  late.cogs = shard.cogs;
+  // The controller's once-per-rollout duty, in process: register the loaded cogs' slash commands (diffed).
+  const synced = await syncCommands(rest, shard.applicationId, shard.cogs.cogs());
 
   const lines = [
     'guildhall is running (role: all)',
