@@ -58,12 +58,15 @@ export async function startShardCogs(opts: ShardCogsOptions): Promise<CogHost> {
     startedAt,
     shardCount: () => runtime.pod.currentPlan?.totalShards ?? 1,
     local: () =>
-      runtime.pod.status().map((s) => ({
-        id: s.shardId,
-        latencyMs: s.latencyMs >= 0 ? s.latencyMs : null,
-        guilds: runtime.guildCount(s.shardId),
-        status: s.ready ? 'ready' : 'connecting',
-      })),
+      runtime.pod
+        .status()
+        .filter((s) => s.mode !== 'shadow') // a reshard's new generation is not serving yet
+        .map((s) => ({
+          id: s.shardId,
+          latencyMs: s.latencyMs >= 0 ? s.latencyMs : null,
+          guilds: runtime.guildCount(s.shardId, s.generation),
+          status: s.ready ? 'ready' : 'connecting',
+        })),
   };
   const notWired = async (op: string) => {
     throw new Error(`domain op ${op}: the api pod's domain RPC is not wired into shard pods yet`);

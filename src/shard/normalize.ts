@@ -62,6 +62,26 @@ function make(
 }
 
 /**
+ * Dispatch types whose activity events are stamped with the time the pod received them (the payload has
+ * no time of its own), so two shard generations delivering the same dispatch during a reshard would
+ * record it twice under different ids; the shard runtime claims these while a reshard runs.
+ *
+ * @example
+ * if (RECEIPT_TIMED_DISPATCHES.has(payload.t) && resharding) await claimOnce(payload);
+ */
+export const RECEIPT_TIMED_DISPATCHES: ReadonlySet<string> = new Set<string>([
+  GatewayDispatchEvents.MessageDelete,
+  GatewayDispatchEvents.MessageReactionAdd,
+  GatewayDispatchEvents.MessageReactionRemove,
+  GatewayDispatchEvents.VoiceStateUpdate,
+  GatewayDispatchEvents.GuildMemberAdd,
+  GatewayDispatchEvents.GuildMemberRemove,
+  GatewayDispatchEvents.GuildBanAdd,
+  GatewayDispatchEvents.GuildBanRemove,
+  GatewayDispatchEvents.AutoModerationActionExecution,
+]);
+
+/**
  * Turns one gateway dispatch into zero or more activity events for the event log. Ids are deterministic:
  * the timestamp comes from the payload (snowflake time, `joined_at`, `edited_timestamp`) wherever Discord
  * provides one, and the tail from a natural key of the fact, so two shard generations that both see an

@@ -6,34 +6,49 @@ import type {
   GatewayReadyDispatchData,
 } from 'discord-api-types/v10';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import {
-  type Coordination,
-  type ShardPlan,
-  identifyThrottler,
-  sessionInfoCallbacks,
-} from '../coordination/index.js';
+import { type Coordination, identifyThrottler, sessionInfoCallbacks } from '../coordination/index.js';
+import { clearShardReady, markShardReady } from '../controller/readiness.js';
 import type { SessionCallbacks, SessionInfo } from '../coordination/session-store.js';
 import type { Logger } from '../logging/logger.js';
 import { type SessionCheckpoint, checkpointKey } from './event-pipeline.js';
-import { podOrdinal, preferredShards } from '../controller/plan.js';
+import {
+  type ControllerPlan,
+  type GenerationMode,
+  type GenerationToRun,
+  generationsToRun,
+  podOrdinal,
+  preferredShards,
+} from '../controller/plan.js';
 
 /** The lease a pod holds on one shard, and the fence its writes carry. */
 export interface HeldShard {
   readonly shardId: number;
   readonly generation: number;
+  /** The shard count of the shard's generation (its layout: `(guild_id >> 22) % totalShards`). */
+  readonly totalShards: number;
   readonly epoch: number;
 }
 
 /**
+ * What a dispatch may do (see docs/reshard.md): `run` cog side effects; `claim` them first
+ * (`coordination.claims`, per event) because another generation may deliver the same event during a
+ * reshard; `skip` them (a shadow generation keeps state and records events, nothing else).
+ */
+export type SideEffects = 'run' | 'claim' | 'skip';
+
+/**
  * Called for every new dispatch of a held shard (replays of dispatches already recorded are not passed
- * on), with the lease it arrived under and the key of its session stream (see {@link ShardStream}).
+ * on), with the lease it arrived under, the key of its session stream (see {@link ShardStream}) and what
+ * side effects it may have. A returned promise holds back the shard's later dispatches (and the
+ * durable-seq advance of this one) until it settles, so per-shard order is kept.
  */
 export type DispatchHandler = (
   payload: GatewayDispatchPayload,
   shard: HeldShard,
   receivedAt: number,
   stream: string,
-) => void;
+  sideEffects: SideEffects,
+) => void | Promise<void>;
 
 /**
  * Where a shard's handled dispatches become durable — the event pipeline. The pod persists a session's
@@ -72,6 +87,13 @@ export interface ShardPodOptional {
   readonly onRelease: ((shard: HeldShard) => void) | undefined;
   /** IDENTIFY `large_threshold` (50–250; null = Discord's default 50). */
   readonly largeThreshold: number | null;
+  /** After READY, how long to wait for the unavailable guilds' GUILD_CREATEs before reporting READY anyway. */
+  readonly guildWaitMs: number;
+  /**
+   * How long after a reshard ends (the plan is stable again) side effects keep being claimed: events of
+   * the drained generation may still be in flight.
+   */
+  readonly claimTailMs: number;
 }
 
 export const SHARD_POD_DEFAULTS = {
@@ -81,16 +103,28 @@ export const SHARD_POD_DEFAULTS = {
   onReady: undefined,
   onRelease: undefined,
   largeThreshold: null,
+  guildWaitMs: 15_000,
+  claimTailMs: 60_000,
 } as const satisfies ShardPodOptional;
 
 interface Connection {
+  /** `<generation>:<shardId>`: the key of {@link ShardPod}'s connection map. */
+  readonly id: string;
   readonly held: HeldShard;
+  /** The session stream's checkpoint key. */
   readonly key: string;
   /** Undefined until the session prelude (stored session, checkpoint) has been read. */
   manager: WebSocketManager | undefined;
   readonly sessions: SessionCallbacks;
-  readonly plan: ShardPlan;
+  /** The session is up (READY or RESUMED received, not closed since). */
   ready: boolean;
+  /** READY reported to the controller (the initial GUILD_CREATE burst processed). */
+  reported: boolean;
+  /** Guilds READY listed as unavailable whose GUILD_CREATE has not arrived yet. */
+  awaiting: Set<string> | null;
+  guildWait: NodeJS.Timeout | undefined;
+  /** Dispatch handling in progress (an async handler); later dispatches queue behind it. */
+  pending: Promise<void> | undefined;
   latencyMs: number;
   /** Session the stream is tracking, and the last seq handled (replays at or below it are skipped). */
   sessionId: string | null;
@@ -108,15 +142,23 @@ interface Connection {
 
 const WANT_PREFIX = 'shard-want:';
 
+function connectionId(generation: number, shardId: number): string {
+  return `${generation}:${shardId}`;
+}
+
 /**
- * One shard pod: follows the published plan, leases shards (its preferred share first, then shards
- * nobody holds), connects each leased shard with its own `@discordjs/ws` WebSocketManager — identify paced
- * by the shared {@link Coordination.identify} queue, session info from the shared session store, so a
- * shard taken over from a dead or departing pod RESUMEs instead of identifying — renews every lease each
- * TTL/3 and drops a shard at once when its renewal fails. A pod holding a shard that belongs to another
- * live pod's share hands it back when that pod asks (a `want` key), so a restarted pod gets its shards
- * back without anyone re-identifying. `stop()` flushes sessions, closes every shard with a resumable close
- * code and releases the leases, so the next owner resumes.
+ * One shard pod: follows the published plan ({@link ControllerPlan}; every generation
+ * `generationsToRun` lists — the active one, a reshard's shadow or draining one), leases shards of each
+ * (its preferred share first, then shards nobody holds), connects each leased shard with its own
+ * `@discordjs/ws` WebSocketManager — identify paced by the shared {@link Coordination.identify} queue,
+ * session info from the shared session store, so a shard taken over from a dead or departing pod RESUMEs
+ * instead of identifying — renews every lease each TTL/3 and drops a shard at once when its renewal
+ * fails. A pod holding a shard that belongs to another live pod's share hands it back when that pod asks
+ * (a `want` key), so a restarted pod gets its shards back without anyone re-identifying. Every connected
+ * shard reports READY to the controller once its initial guild burst is in (docs/reshard.md); a draining
+ * or rolled-back generation's shards are closed for good (close 1000, session deleted). `stop()` flushes
+ * sessions, closes every shard with a resumable close code and releases the leases, so the next owner
+ * resumes.
  *
  * @example
  * const pod = new ShardPod({ podName: 'guildhall-shard-0', token, intents, rest, coordination, log, onDispatch });
@@ -126,8 +168,10 @@ const WANT_PREFIX = 'shard-want:';
 export class ShardPod {
   private readonly opts: ShardPodRequired & ShardPodOptional;
   private readonly log: Logger;
-  private readonly connections = new Map<number, Connection>();
-  private plan: ShardPlan | null = null;
+  private readonly connections = new Map<string, Connection>();
+  private plan: ControllerPlan | null = null;
+  /** Side effects are claimed until this time (Infinity while a reshard runs). */
+  private claimUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private unwatch: (() => Promise<void>) | undefined;
   private ticking: Promise<void> = Promise.resolve();
@@ -140,28 +184,61 @@ export class ShardPod {
     this.m = this.opts.metrics ? podMetrics(this.opts.metrics, () => this.connections) : undefined;
   }
 
-  /** The shards this pod holds now. */
+  /** The shards this pod holds now (every generation), by generation then shard. */
   held(): HeldShard[] {
-    return [...this.connections.values()].map((c) => c.held).sort((a, b) => a.shardId - b.shardId);
+    return [...this.connections.values()]
+      .map((c) => c.held)
+      .sort((a, b) => a.generation - b.generation || a.shardId - b.shardId);
   }
 
   /** Per-shard status for `/status` and the cluster view. */
-  status(): { shardId: number; generation: number; ready: boolean; latencyMs: number }[] {
+  status(): {
+    shardId: number;
+    generation: number;
+    mode: GenerationMode | null;
+    ready: boolean;
+    latencyMs: number;
+  }[] {
     return [...this.connections.values()].map((c) => ({
       shardId: c.held.shardId,
       generation: c.held.generation,
+      mode: this.modeOf(c.held.generation),
       ready: c.ready,
       latencyMs: c.latencyMs,
     }));
   }
 
-  get currentPlan(): ShardPlan | null {
+  get currentPlan(): ControllerPlan | null {
     return this.plan;
+  }
+
+  /** What the plan makes of a generation now (null: not in the plan — rolled back or long drained). */
+  modeOf(generation: number): GenerationMode | null {
+    if (!this.plan) return null;
+    return generationsToRun(this.plan).find((g) => g.generation === generation)?.mode ?? null;
+  }
+
+  /**
+   * What side effects a dispatch of `generation` may have now: none in shadow or outside the plan; claimed
+   * while a reshard runs (and for `claimTailMs` after), since both generations deliver the same events
+   * and pods see a cut-over at slightly different moments; otherwise run. A draining generation keeps
+   * running them under claims until its shards are closed, so no event falls between a pod that already
+   * drains and one that has not yet seen the cut-over.
+   */
+  sideEffects(generation: number): SideEffects {
+    const mode = this.modeOf(generation);
+    if (mode === null || mode === 'shadow') return 'skip';
+    return mode === 'draining' || this.claiming() ? 'claim' : 'run';
+  }
+
+  /** True while a reshard runs (and `claimTailMs` after): events may arrive on two generations. */
+  claiming(): boolean {
+    return Date.now() < this.claimUntil;
   }
 
   async start(): Promise<void> {
     this.unwatch = await this.opts.coordination.plans.watch((plan) => {
-      this.plan = plan;
+      this.setPlan(plan as ControllerPlan);
       this.schedule(0);
     });
     this.schedule(0);
@@ -180,6 +257,12 @@ export class ShardPod {
       .catch((err: unknown) => this.log.warn({ err }, 'session flush failed'));
   }
 
+  private setPlan(plan: ControllerPlan): void {
+    if (plan.next || plan.previous) this.claimUntil = Infinity;
+    else if (this.claimUntil === Infinity) this.claimUntil = Date.now() + this.opts.claimTailMs;
+    this.plan = plan;
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -191,14 +274,33 @@ export class ShardPod {
     }, delayMs);
   }
 
-  /** One reconcile pass: renew, follow the plan, hand back wanted shards, take free ones. */
+  /**
+   * One reconcile pass: renew (and refresh READY), close what the plan no longer runs, then per generation
+   * to run: hand back wanted shards, take free ones.
+   */
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    await this.renewAll();
     const plan = this.plan;
+    if (!plan || this.stopped) return;
+
+    // Shards of a draining generation, or of one the plan no longer lists (a rolled-back reshard, a
+    // superseded plan), are closed for good: their sessions are not resumed by anyone.
+    const runs = generationsToRun(plan);
+    for (const c of [...this.connections.values()]) {
+      const run = runs.find((r) => r.generation === c.held.generation);
+      if (!run || run.mode === 'draining' || c.held.shardId >= run.totalShards)
+        await this.release(c, run ? 'generation-draining' : 'generation-not-planned', true);
+    }
+    for (const run of runs) {
+      if (run.mode !== 'draining' && !this.stopped) await this.follow(plan, run);
+    }
+  }
+
+  /** Renews every lease; a failed renewal (lapsed, stolen, fenced) drops the shard at once. */
+  private async renewAll(): Promise<void> {
     const { leases } = this.opts.coordination;
     const ttl = this.opts.leaseTtlMs;
-
-    // 1. Renew what we hold; a failed renewal (lapsed, stolen, fenced) drops the shard at once.
     await Promise.all(
       [...this.connections.values()].map(async (c) => {
         let ok = false;
@@ -209,110 +311,120 @@ export class ShardPod {
           // pod may hold it, so hand the shard over (resumably) and take it again once Redis is back.
           if (Date.now() - c.renewedAt < ttl) {
             this.log.warn(
-              { err, shardId: c.held.shardId },
+              { err, shardId: c.held.shardId, generation: c.held.generation },
               'lease renewal failed; keeping the shard until its lease would lapse',
             );
             return;
           }
           this.m?.leaseChanges.inc({ change: 'lost' });
           this.log.error(
-            { shardId: c.held.shardId },
+            { shardId: c.held.shardId, generation: c.held.generation },
             'lease could not be renewed within its TTL; dropping shard',
           );
           await this.release(c, 'lease-unrenewable');
           return;
         }
-        if (ok) c.renewedAt = Date.now();
         if (!ok) {
           this.m?.leaseChanges.inc({ change: 'lost' });
-          this.log.warn({ shardId: c.held.shardId, epoch: c.held.epoch }, 'lease lost; dropping shard');
+          this.log.warn(
+            { shardId: c.held.shardId, generation: c.held.generation, epoch: c.held.epoch },
+            'lease lost; dropping shard',
+          );
           await this.release(c, 'lease-lost');
+          return;
         }
+        c.renewedAt = Date.now();
+        if (c.reported) await this.report(c, true);
       }),
     );
-    if (!plan || this.stopped) return;
+  }
 
-    // 2. Shards of another generation (or beyond the plan) are released.
-    for (const c of [...this.connections.values()]) {
-      if (c.held.generation !== plan.generation || c.held.shardId >= plan.totalShards)
-        await this.release(c, 'plan-changed');
-    }
+  /** Hands back shards of `run` another pod prefers and asks for, then takes preferred and free ones. */
+  private async follow(plan: ControllerPlan, run: GenerationToRun): Promise<void> {
+    const { leases, cache } = this.opts.coordination;
+    const ttl = this.opts.leaseTtlMs;
+    const mine = () => [...this.connections.values()].filter((c) => c.held.generation === run.generation);
+    const ordinal = podOrdinal(this.opts.podName);
+    const preferred = ordinal === null ? [] : preferredShards(run.totalShards, plan.shardsPerPod, ordinal);
 
-    const preferred = preferredFor(this.opts.podName, plan);
-    // 3. Hand back shards another pod prefers and asks for (only while it is not one of ours).
-    for (const c of [...this.connections.values()]) {
+    for (const c of mine()) {
       if (preferred.includes(c.held.shardId)) continue;
-      const wanter = await this.opts.coordination.cache.get<string>(wantKey(plan.generation, c.held.shardId));
+      const wanter = await cache.get<string>(wantKey(run.generation, c.held.shardId));
       if (wanter && wanter !== this.opts.podName) {
         this.log.info({ shardId: c.held.shardId, to: wanter }, 'handing shard back to its preferred pod');
         await this.release(c, 'handback');
       }
     }
 
-    // 4. Take shards: preferred first (asking the holder for them), then any nobody holds.
-    const holders = new Map((await leases.holders(plan.generation)).map((l) => [l.shardId, l.holder]));
-    const all = Array.from({ length: plan.totalShards }, (_, i) => i);
-    const orphans = all.filter((s) => !holders.has(s) && !preferred.includes(s));
+    const holders = new Map((await leases.holders(run.generation)).map((l) => [l.shardId, l.holder]));
     for (const s of preferred) {
-      if (this.connections.has(s)) continue;
+      if (this.connections.has(connectionId(run.generation, s)) || this.stopped) continue;
       const holder = holders.get(s);
       if (holder && holder !== this.opts.podName) {
-        await this.opts.coordination.cache.set(
-          wantKey(plan.generation, s),
-          this.opts.podName,
-          Math.max(1000, ttl),
-        );
+        await cache.set(wantKey(run.generation, s), this.opts.podName, Math.max(1000, ttl));
         continue;
       }
-      await this.take(plan, s);
+      await this.take(run, s);
     }
+    const orphans = Array.from({ length: run.totalShards }, (_, i) => i).filter(
+      (s) => !holders.has(s) && !preferred.includes(s),
+    );
     for (const s of orphans) {
-      if (this.connections.size >= this.opts.maxShards || this.stopped) break;
+      if (mine().length >= this.opts.maxShards || this.stopped) break;
       // A shard its preferred pod asked for is left for that pod.
-      const wanter = await this.opts.coordination.cache.get<string>(wantKey(plan.generation, s));
+      const wanter = await cache.get<string>(wantKey(run.generation, s));
       if (wanter && wanter !== this.opts.podName) continue;
-      await this.take(plan, s);
+      await this.take(run, s);
     }
   }
 
-  private async take(plan: ShardPlan, shardId: number): Promise<void> {
+  private async take(run: GenerationToRun, shardId: number): Promise<void> {
     const lease = await this.opts.coordination.leases.acquire(
-      plan.generation,
+      run.generation,
       shardId,
       this.opts.podName,
       this.opts.leaseTtlMs,
     );
     if (!lease || this.stopped) {
       if (lease)
-        await this.opts.coordination.leases.release(plan.generation, shardId, this.opts.podName, lease.epoch);
+        await this.opts.coordination.leases.release(run.generation, shardId, this.opts.podName, lease.epoch);
       return;
     }
-    const held: HeldShard = { shardId, generation: plan.generation, epoch: lease.epoch };
+    const held: HeldShard = {
+      shardId,
+      generation: run.generation,
+      totalShards: run.totalShards,
+      epoch: lease.epoch,
+    };
     this.m?.leaseChanges.inc({ change: 'acquired' });
     this.log.info(
-      { shardId, generation: plan.generation, epoch: lease.epoch },
+      { shardId, generation: run.generation, mode: run.mode, epoch: lease.epoch },
       'lease acquired; connecting shard',
     );
     // Connecting waits for the identify queue (seconds); it must never hold up lease renewals.
-    void this.connect(plan, held).catch((err: unknown) =>
+    void this.connect(held).catch((err: unknown) =>
       this.log.error({ err, shardId }, 'shard connect crashed'),
     );
   }
 
-  private async connect(plan: ShardPlan, held: HeldShard): Promise<void> {
+  private async connect(held: HeldShard): Promise<void> {
     const { coordination, stream } = this.opts;
-    const key = checkpointKey(plan.totalShards, held.shardId);
+    const key = checkpointKey(held.totalShards, held.shardId);
     const store = sessionInfoCallbacks(coordination.sessions, {
-      shardCount: plan.totalShards,
+      shardCount: held.totalShards,
       fence: () => ({ generation: held.generation, epoch: held.epoch }),
     });
     const conn: Connection = {
+      id: connectionId(held.generation, held.shardId),
       held,
       key,
       manager: undefined,
       sessions: store,
-      plan,
       ready: false,
+      reported: false,
+      awaiting: null,
+      guildWait: undefined,
+      pending: undefined,
       latencyMs: -1,
       sessionId: null,
       lastSeq: 0,
@@ -322,7 +434,7 @@ export class ShardPod {
       renewedAt: Date.now(),
       closing: false,
     };
-    this.connections.set(held.shardId, conn);
+    this.connections.set(conn.id, conn);
     // Resume where the previous owner's recorded events end: its session (persisted never beyond that
     // point) is replayed from there, and replays up to its checkpoint are skipped.
     const stored = await store.retrieveSessionInfo(held.shardId);
@@ -338,7 +450,7 @@ export class ShardPod {
       token: this.opts.token,
       intents: this.opts.intents,
       rest: this.opts.rest,
-      shardCount: plan.totalShards,
+      shardCount: held.totalShards,
       shardIds: [held.shardId],
       largeThreshold: this.opts.largeThreshold,
       buildIdentifyThrottler: identifyThrottler(coordination.identify, { log: this.log }),
@@ -358,38 +470,85 @@ export class ShardPod {
         store.updateSessionInfo(shardId, { ...info, sequence });
       },
     });
-    if (this.connections.get(held.shardId) !== conn) return; // released while reading the session
+    if (this.connections.get(conn.id) !== conn) return; // released while reading the session
     conn.manager = manager;
+    const where = { shardId: held.shardId, generation: held.generation };
     manager.on(WebSocketShardEvents.Dispatch, (payload) => this.onDispatch(conn, payload));
     manager.on(WebSocketShardEvents.Ready, (data) => {
       conn.ready = true;
       this.m?.identifies.inc();
-      this.log.info({ shardId: held.shardId, guilds: data.guilds.length }, 'shard ready (identified)');
+      this.log.info({ ...where, guilds: data.guilds.length }, 'shard ready (identified)');
       this.opts.onReady?.(held, data);
+      // READY for the controller once the guilds READY lists have arrived (or the guild wait passed).
+      conn.awaiting = new Set(data.guilds.map((g) => g.id));
+      clearTimeout(conn.guildWait);
+      if (conn.awaiting.size === 0) void this.report(conn, true);
+      else
+        conn.guildWait = setTimeout(() => {
+          if (conn.awaiting && conn.awaiting.size > 0)
+            this.log.warn(
+              { ...where, missing: conn.awaiting.size },
+              'guild burst incomplete; reporting READY',
+            );
+          conn.awaiting = null;
+          void this.report(conn, true);
+        }, this.opts.guildWaitMs);
     });
     manager.on(WebSocketShardEvents.Resumed, () => {
       conn.ready = true;
       this.m?.resumes.inc();
-      this.log.info({ shardId: held.shardId, seq: conn.lastSeq }, 'shard resumed');
+      this.log.info({ ...where, seq: conn.lastSeq }, 'shard resumed');
+      void this.report(conn, true);
     });
     manager.on(WebSocketShardEvents.HeartbeatComplete, (stats) => {
       conn.latencyMs = stats.latency;
     });
     manager.on(WebSocketShardEvents.Closed, (code) => {
-      this.log.info({ shardId: held.shardId, code }, 'shard connection closed');
+      this.log.info({ ...where, code }, 'shard connection closed');
+      conn.ready = false;
+      conn.awaiting = null;
+      clearTimeout(conn.guildWait);
+      if (!conn.closing) void this.report(conn, false);
     });
-    manager.on(WebSocketShardEvents.Error, (err) =>
-      this.log.warn({ err, shardId: held.shardId }, 'shard error'),
-    );
+    manager.on(WebSocketShardEvents.Error, (err) => this.log.warn({ err, ...where }, 'shard error'));
     try {
       await manager.connect();
     } catch (err) {
-      this.log.error({ err, shardId: held.shardId }, 'shard connect failed; releasing it');
+      this.log.error({ err, ...where }, 'shard connect failed; releasing it');
       await this.release(conn, 'connect-failed');
     }
   }
 
+  /** Writes (or clears) the shard's READY record for the controller; failures are retried next tick. */
+  private async report(conn: Connection, ready: boolean): Promise<void> {
+    const { cache } = this.opts.coordination;
+    const { generation, shardId, epoch } = conn.held;
+    conn.reported = ready && !conn.closing && this.connections.get(conn.id) === conn;
+    try {
+      if (conn.reported) {
+        await markShardReady(
+          cache,
+          { generation, shardId, holder: this.opts.podName, epoch },
+          this.opts.leaseTtlMs,
+        );
+      } else await clearShardReady(cache, generation, shardId);
+    } catch (err) {
+      this.log.warn({ err, shardId, generation }, 'could not write the shard READY record');
+    }
+  }
+
+  /** Handles dispatches in order; an async handler holds the shard's later dispatches back. */
   private onDispatch(conn: Connection, payload: GatewayDispatchPayload): void {
+    const after = conn.pending;
+    const next = after ? after.then(() => this.handle(conn, payload)) : this.handle(conn, payload);
+    if (!next) return;
+    conn.pending = next;
+    void next.finally(() => {
+      if (conn.pending === next) conn.pending = undefined;
+    });
+  }
+
+  private handle(conn: Connection, payload: GatewayDispatchPayload): Promise<void> | undefined {
     if (conn.closing) return; // the next owner gets it replayed
     const seq = payload.s;
     if (payload.t === 'READY') {
@@ -404,12 +563,41 @@ export class ShardPod {
       return; // already recorded (by us before a reconnect, or by the previous owner)
     }
     conn.lastSeq = seq;
-    try {
-      this.opts.onDispatch(payload, conn.held, Date.now(), conn.key);
-    } catch (err) {
-      this.log.error({ err, shardId: conn.held.shardId, event: payload.t }, 'dispatch handler failed');
+    if (payload.t === 'GUILD_CREATE' && conn.awaiting?.delete(payload.d.id) && conn.awaiting.size === 0) {
+      conn.awaiting = null;
+      clearTimeout(conn.guildWait);
+      void this.report(conn, true);
     }
-    this.opts.stream.processed(conn.key, seq);
+    let result: void | Promise<void> = undefined;
+    try {
+      result = this.opts.onDispatch(
+        payload,
+        conn.held,
+        Date.now(),
+        conn.key,
+        this.sideEffects(conn.held.generation),
+      );
+    } catch (err) {
+      this.dispatchFailed(conn, payload, err);
+    }
+    if (!result) {
+      this.opts.stream.processed(conn.key, seq);
+      return;
+    }
+    return result.then(
+      () => this.opts.stream.processed(conn.key, seq),
+      (err: unknown) => {
+        this.dispatchFailed(conn, payload, err);
+        this.opts.stream.processed(conn.key, seq);
+      },
+    );
+  }
+
+  private dispatchFailed(conn: Connection, payload: GatewayDispatchPayload, err: unknown): void {
+    this.log.error(
+      { err, shardId: conn.held.shardId, generation: conn.held.generation, event: payload.t },
+      'dispatch handler failed',
+    );
   }
 
   /** Persists the session's resume point as far as its events are durable. */
@@ -422,30 +610,51 @@ export class ShardPod {
     conn.sessions.updateSessionInfo(conn.held.shardId, { ...info, sequence });
   }
 
-  /** Hands a shard over: stop recording its session, close it resumably, release the lease. */
-  private async release(c: Connection, reason: string): Promise<void> {
-    if (this.connections.get(c.held.shardId) !== c) return;
-    this.connections.delete(c.held.shardId);
+  /**
+   * Lets a shard go. Normally a hand-over: stop recording its session, close it resumably, release the
+   * lease, so the next owner RESUMEs. `final` (a draining or rolled-back generation) ends the session
+   * instead: close 1000 (Discord will not resume it), delete its session info, release.
+   */
+  private async release(c: Connection, reason: string, final = false): Promise<void> {
+    if (this.connections.get(c.id) !== c) return;
+    this.connections.delete(c.id);
+    clearTimeout(c.guildWait);
+    const where = { shardId: c.held.shardId, generation: c.held.generation };
     // Stop handling dispatches, make what was handled durable (which persists the session up to it),
     // then stop recording the session so destroy()'s null report cannot erase it.
+    await withTimeout(c.pending, 3_000);
     try {
       await this.opts.stream.flush();
     } catch (err) {
-      this.log.warn({ err, shardId: c.held.shardId }, 'event flush before hand-over failed');
+      this.log.warn({ err, ...where }, 'event flush before hand-over failed');
     }
     c.closing = true;
     this.opts.stream.untrack(c.key);
-    try {
-      await c.sessions.handOver([c.held.shardId]);
-    } catch (err) {
-      this.log.warn({ err, shardId: c.held.shardId }, 'session hand-over failed');
+    await this.report(c, false);
+    if (!final) {
+      try {
+        await c.sessions.handOver([c.held.shardId]);
+      } catch (err) {
+        this.log.warn({ err, ...where }, 'session hand-over failed');
+      }
     }
     try {
-      // Bounded: destroying a shard that is still mid-handshake can wait on the gateway; the session stays
-      // resumable either way (no 1000 close is sent).
-      await withTimeout(Promise.resolve(c.manager?.destroy({ code: CloseCodes.Resuming, reason })), 3_000);
+      // Bounded: destroying a shard that is still mid-handshake can wait on the gateway; a hand-over keeps
+      // the session resumable either way (no 1000 close is sent).
+      await withTimeout(
+        Promise.resolve(
+          c.manager?.destroy({ code: final ? CloseCodes.Normal : CloseCodes.Resuming, reason }),
+        ),
+        3_000,
+      );
     } catch (err) {
-      this.log.warn({ err, shardId: c.held.shardId }, 'shard destroy failed');
+      this.log.warn({ err, ...where }, 'shard destroy failed');
+    }
+    if (final) {
+      c.sessions.updateSessionInfo(c.held.shardId, null);
+      await this.opts.coordination.sessions
+        .flush()
+        .catch((err: unknown) => this.log.warn({ err, ...where }, 'session delete failed'));
     }
     try {
       await this.opts.coordination.leases.release(
@@ -455,10 +664,10 @@ export class ShardPod {
         c.held.epoch,
       );
     } catch (err) {
-      this.log.warn({ err, shardId: c.held.shardId }, 'lease release failed (it will expire)');
+      this.log.warn({ err, ...where }, 'lease release failed (it will expire)');
     }
     this.m?.leaseChanges.inc({ change: 'released' });
-    this.log.info({ shardId: c.held.shardId, reason }, 'shard released');
+    this.log.info({ ...where, reason }, final ? 'shard closed for good' : 'shard released');
     this.opts.onRelease?.(c.held);
   }
 }
@@ -470,17 +679,11 @@ async function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise
   clearTimeout(timer);
 }
 
-/** The shards a pod prefers: its StatefulSet ordinal's slice of the plan (none without an ordinal). */
-function preferredFor(podName: string, plan: ShardPlan): number[] {
-  const ordinal = podOrdinal(podName);
-  return ordinal === null ? [] : preferredShards(plan.totalShards, plan.shardsPerPod, ordinal);
-}
-
 function wantKey(generation: number, shardId: number): string {
   return `${WANT_PREFIX}${generation}:${shardId}`;
 }
 
-function podMetrics(registry: Registry, connections: () => Map<number, Connection>) {
+function podMetrics(registry: Registry, connections: () => Map<string, Connection>) {
   return {
     identifies: new Counter({
       name: 'guildhall_gateway_identifies_total',
@@ -513,13 +716,17 @@ function podMetrics(registry: Registry, connections: () => Map<number, Connectio
     }),
     latency: new Gauge({
       name: 'guildhall_gateway_latency_seconds',
-      help: 'Last heartbeat round trip per shard.',
-      labelNames: ['shard'],
+      help: 'Last heartbeat round trip per shard (and plan generation).',
+      labelNames: ['shard', 'generation'],
       registers: [registry],
       collect() {
         this.reset();
         for (const c of connections().values()) {
-          if (c.latencyMs >= 0) this.set({ shard: String(c.held.shardId) }, c.latencyMs / 1000);
+          if (c.latencyMs >= 0)
+            this.set(
+              { shard: String(c.held.shardId), generation: String(c.held.generation) },
+              c.latencyMs / 1000,
+            );
         }
       },
     }),

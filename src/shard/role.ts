@@ -9,7 +9,7 @@ import { domainCogSettings } from '../domain/cog-settings.js';
 import type { DomainOps } from '../domain/ops.js';
 import { createRemoteOps } from '../domain/remote.js';
 import { applicationIdFromToken, startShardCogs } from './cogs.js';
-import { ShardRuntime } from './runtime.js';
+import { EVENT_CLAIM_TTL_MS, ShardRuntime } from './runtime.js';
 
 /** Domain RPC to the api pod (`API_INTERNAL_URL`) with a service token (audience `internal`). */
 async function remoteOps(ctx: RoleContext): Promise<DomainOps> {
@@ -65,7 +65,24 @@ export async function startShard(
     log: ctx.log,
     metrics: ctx.metrics,
     leaseTtlMs: config.shard.leaseTtlMs,
-    onDispatch: (payload, shard) => void late.cogs?.dispatch(payload, shard.shardId),
+    onDispatch: (payload, shard, sideEffects, key) => {
+      const cogs = late.cogs;
+      if (!cogs || sideEffects === 'skip') return; // shadow generation: state and events only
+      // While a reshard runs both generations deliver each event: the first pod to claim it runs the
+      // cogs (interactions are claimed by id in the cog host's router).
+      if (sideEffects === 'run' || key === undefined || payload.t === 'INTERACTION_CREATE') {
+        void cogs.dispatch(payload, shard.shardId);
+        return;
+      }
+      if (!cogs.handles(payload.t)) return;
+      void coordination.claims.claim(`event:${key}`, EVENT_CLAIM_TTL_MS).then(
+        (won) => (won ? cogs.dispatch(payload, shard.shardId) : undefined),
+        (err: unknown) => {
+          log.warn({ err, event: payload.t }, 'event claim failed; running the cogs anyway');
+          return cogs.dispatch(payload, shard.shardId);
+        },
+      );
+    },
   });
   // Cogs first (so no dispatch finds them missing); on shutdown the runtime stops before the cogs close.
   const ops = deps.ops ?? (await remoteOps(ctx));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { REST } from '@discordjs/rest';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -5,8 +6,8 @@ import type { Coordination, ShardPlan } from '../coordination/index.js';
 import type { Logger } from '../logging/logger.js';
 import { EventPipeline, type EventPipelineOptions, type ShardEvent } from './event-pipeline.js';
 import { GuildStateStore } from './guild-state.js';
-import { normalizeDispatch, VoiceStates } from './normalize.js';
-import { type HeldShard, ShardPod } from './pod.js';
+import { RECEIPT_TIMED_DISPATCHES, normalizeDispatch, VoiceStates } from './normalize.js';
+import { type HeldShard, ShardPod, type SideEffects } from './pod.js';
 import { roundUpToMultiple } from '../controller/plan.js';
 
 /** The name of the event log shards append to and the api writer drains. */
@@ -27,14 +28,51 @@ export interface ShardRuntimeOptions {
   /** IDENTIFY `large_threshold` (50–250); the default (50) keeps GUILD_CREATEs small. */
   readonly largeThreshold?: number;
   readonly pipeline?: Partial<EventPipelineOptions>;
-  /** Extra per-dispatch work (the cog host plugs in here). */
-  readonly onDispatch?: (payload: GatewayDispatchPayload, shard: HeldShard) => void;
+  /**
+   * Extra per-dispatch work (the cog host plugs in here), with what side effects the dispatch may have
+   * (see {@link SideEffects}; `claim` comes with the event's claim key).
+   */
+  readonly onDispatch?: (
+    payload: GatewayDispatchPayload,
+    shard: HeldShard,
+    sideEffects: SideEffects,
+    eventKey: string | undefined,
+  ) => void;
+}
+
+/** How long a dispatch claim holds (docs/reshard.md): far longer than two generations' skew. */
+export const EVENT_CLAIM_TTL_MS = 120_000;
+
+/**
+ * The deterministic key of a dispatch: the same for every shard generation that delivers it (Discord
+ * sends identical payloads), so claims on it make a reshard's doubled events count once.
+ *
+ * @example
+ * await coordination.claims.claim(`event:${dispatchKey(payload)}`, EVENT_CLAIM_TTL_MS);
+ */
+export function dispatchKey(payload: { readonly t: string; readonly d: unknown }): string {
+  return createHash('sha1').update(payload.t).update(JSON.stringify(payload.d)).digest('base64url');
+}
+
+function guildOf(payload: GatewayDispatchPayload): string | null {
+  const d = payload.d as { guild_id?: unknown; id?: unknown } | null;
+  if (!d || typeof d !== 'object') return null;
+  if (payload.t === 'GUILD_CREATE' || payload.t === 'GUILD_UPDATE' || payload.t === 'GUILD_DELETE')
+    return typeof d.id === 'string' ? d.id : null;
+  return typeof d.guild_id === 'string' ? d.guild_id : null;
 }
 
 /**
  * A shard pod's runtime: the {@link ShardPod} (leases + gateway connections), the compact per-guild
  * state, and the activity pipeline (gateway dispatch → normalized events with the lease's fence →
  * batched appends to the event log).
+ *
+ * During a reshard a pod may receive a guild's events on two connections (the active and the shadow
+ * generation). The guild state follows one of them (the guild's *owner* connection: the first that
+ * delivered its GUILD_CREATE, handed to the other when it closes). Events with payload-derived ids are
+ * recorded from both (the writer stores an id once); events stamped with their receipt time
+ * ({@link RECEIPT_TIMED_DISPATCHES}) are claimed first while a reshard runs, so exactly one generation,
+ * in whichever pod, records them.
  *
  * @example
  * const runtime = new ShardRuntime({ podName, token, intents, apiUrl, coordination, log, metrics });
@@ -47,7 +85,9 @@ export class ShardRuntime {
   readonly pod: ShardPod;
   readonly pipeline: EventPipeline;
   private readonly voice = new VoiceStates();
-  private readonly guildsByShard = new Map<number, Set<string>>();
+  /** Guilds seen per connection (`<generation>:<shardId>`), and the connection whose events a guild's state follows. */
+  private readonly guildsByShard = new Map<string, Set<string>>();
+  private readonly owner = new Map<string, string>();
   private readonly startedAt = Date.now();
   private botUserId = '';
 
@@ -73,11 +113,14 @@ export class ShardRuntime {
       new Gauge({
         name: 'guildhall_shard_guilds',
         help: 'Guilds per shard held by this pod.',
-        labelNames: ['shard'],
+        labelNames: ['shard', 'generation'],
         registers: [opts.metrics],
         collect() {
           this.reset();
-          for (const [shard, guilds] of guildsByShard) this.set({ shard: String(shard) }, guilds.size);
+          for (const [conn, guilds] of guildsByShard) {
+            const [generation = '', shard = ''] = conn.split(':');
+            this.set({ shard, generation }, guilds.size);
+          }
         },
       });
     }
@@ -95,27 +138,37 @@ export class ShardRuntime {
       onReady: (_shard, data) => {
         this.botUserId = data.user.id;
       },
-      onRelease: (shard) => {
-        for (const g of this.guildsByShard.get(shard.shardId) ?? []) {
-          this.guilds.drop(g);
-          this.voice.dropGuild(g);
-        }
-        this.guildsByShard.delete(shard.shardId);
-      },
+      onRelease: (shard) => this.forget(connectionOf(shard)),
       stream: this.pipeline,
-      onDispatch: (payload, shard, receivedAt, stream) => {
+      onDispatch: (payload, shard, receivedAt, stream, sideEffects) => {
         dispatches?.inc({ event: payload.t });
-        this.track(payload, shard.shardId);
-        this.guilds.apply(payload);
-        for (const event of normalizeDispatch(payload, receivedAt, this.voice)) {
-          this.pipeline.push(stream, payload.s, {
-            event,
-            shardId: shard.shardId,
-            generation: shard.generation,
-            epoch: shard.epoch,
-          });
+        // Keyed before anything can touch the payload; only needed while a reshard runs.
+        const key = this.pod.claiming() ? dispatchKey(payload) : undefined;
+        if (this.track(payload, connectionOf(shard))) this.guilds.apply(payload);
+        const events = normalizeDispatch(payload, receivedAt, this.voice);
+        const record = (): void => {
+          for (const event of events) {
+            this.pipeline.push(stream, payload.s, {
+              event,
+              shardId: shard.shardId,
+              generation: shard.generation,
+              epoch: shard.epoch,
+            });
+          }
+        };
+        opts.onDispatch?.(payload, shard, sideEffects, key);
+        if (key === undefined || events.length === 0 || !RECEIPT_TIMED_DISPATCHES.has(payload.t)) {
+          record();
+          return;
         }
-        opts.onDispatch?.(payload, shard);
+        // The shard's later dispatches wait for this claim (the pod keeps their order). A claims outage
+        // records the event (a possible duplicate beats a loss).
+        return opts.coordination.claims.claim(`record:${key}`, EVENT_CLAIM_TTL_MS).then(
+          (won) => {
+            if (won) record();
+          },
+          () => record(),
+        );
       },
     });
   }
@@ -130,24 +183,52 @@ export class ShardRuntime {
     await this.pipeline.close();
   }
 
-  /** Guilds the runtime has seen on a shard it holds. */
-  guildCount(shardId: number): number {
-    return this.guildsByShard.get(shardId)?.size ?? 0;
+  /** Guilds the runtime has seen on a shard it holds (of the given generation, default: the active one). */
+  guildCount(shardId: number, generation = this.pod.currentPlan?.generation ?? 0): number {
+    return this.guildsByShard.get(`${generation}:${shardId}`)?.size ?? 0;
   }
 
   get uptimeMs(): number {
     return Date.now() - this.startedAt;
   }
 
-  private track(payload: GatewayDispatchPayload, shardId: number): void {
+  /** Records which guilds a connection carries; true when the guild's state follows this connection. */
+  private track(payload: GatewayDispatchPayload, conn: string): boolean {
     if (payload.t === 'GUILD_CREATE') {
-      let set = this.guildsByShard.get(shardId);
-      if (!set) this.guildsByShard.set(shardId, (set = new Set()));
+      let set = this.guildsByShard.get(conn);
+      if (!set) this.guildsByShard.set(conn, (set = new Set()));
       set.add(payload.d.id);
+      const owner = this.owner.get(payload.d.id);
+      if (owner === undefined || !this.guildsByShard.has(owner)) this.owner.set(payload.d.id, conn);
     } else if (payload.t === 'GUILD_DELETE') {
-      this.guildsByShard.get(shardId)?.delete(payload.d.id);
+      this.guildsByShard.get(conn)?.delete(payload.d.id);
+    }
+    const guild = guildOf(payload);
+    if (guild === null) return true;
+    const owner = this.owner.get(guild);
+    return owner === undefined || owner === conn;
+  }
+
+  /** A connection closed: its guilds' state moves to another connection carrying them, or is dropped. */
+  private forget(conn: string): void {
+    const guilds = this.guildsByShard.get(conn);
+    this.guildsByShard.delete(conn);
+    for (const g of guilds ?? []) {
+      if (this.owner.get(g) !== conn) continue;
+      const heir = [...this.guildsByShard].find(([, set]) => set.has(g))?.[0];
+      if (heir !== undefined) {
+        this.owner.set(g, heir);
+        continue;
+      }
+      this.owner.delete(g);
+      this.guilds.drop(g);
+      this.voice.dropGuild(g);
     }
   }
+}
+
+function connectionOf(shard: HeldShard): string {
+  return `${shard.generation}:${shard.shardId}`;
 }
 
 /**

@@ -428,6 +428,15 @@ export class CogHost {
 
   // --------------------------------------------------------------- dispatch
 
+  /** True when some loaded cog handles this gateway event (interactions always are). */
+  handles(event: string): boolean {
+    if (event === 'INTERACTION_CREATE') return true;
+    for (const inst of this.instances.values()) {
+      if (inst.cog.events[event as CogEventName] !== undefined) return true;
+    }
+    return false;
+  }
+
   /**
    * Hands a gateway dispatch to the cogs. INTERACTION_CREATE is routed to the owning cog; any other
    * event goes to every cog with a handler for it that is enabled in the event's guild (events without
