@@ -1,12 +1,13 @@
 import { once } from 'node:events';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { APIUser } from 'discord-api-types/v10';
 import { type Logger, silentLogger } from '../logging/logger.js';
 import { ViolationLog } from './contracts.js';
 import { GatewayServer, type GatewaySettings } from './gateway/index.js';
 import { type LoadOptions, type LoadRun, startLoad } from './load.js';
 import { type HttpHandler, type RateLimitOptions, createHttpHandler } from './rest/index.js';
-import { World, type WorldOptions } from './world/index.js';
+import { type UserInit, World, type WorldOptions } from './world/index.js';
 
 /**
  * Options of {@link createSimulator}: the world to generate plus where and how to serve it.
@@ -23,6 +24,12 @@ export interface SimulatorOptions extends WorldOptions {
   readonly gateway?: Partial<GatewaySettings>;
   /** REST rate-limit tunables. */
   readonly rateLimits?: RateLimitOptions;
+  /**
+   * A user created at start that `/oauth2/authorize` signs in as (auto-approving, no consent screen) and
+   * that owns the first `ownsGuilds` guilds (default 0; it joins them and ownership moves from the
+   * generated owner). Without it nobody is signed in until `POST /__sim/oauth/user` picks someone.
+   */
+  readonly oauthUser?: UserInit & { readonly ownsGuilds?: number };
   readonly log?: Logger;
 }
 
@@ -43,6 +50,10 @@ export interface SimulatorHandle {
   readonly restUrl: string;
   readonly token: string;
   readonly applicationId: string;
+  /** The OAuth2 application's client secret (the token exchange's HTTP Basic password). */
+  readonly clientSecret: string;
+  /** The user created from {@link SimulatorOptions.oauthUser}, if any. */
+  readonly oauthUser: APIUser | undefined;
   readonly world: World;
   readonly gateway: GatewayServer;
   readonly violations: ViolationLog;
@@ -80,9 +91,13 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     port = simulatorDefaults.port,
     gateway: gatewaySettings,
     rateLimits,
+    oauthUser: oauthUserInit,
     log,
     ...worldOptions
   } = options;
+  const ownsGuilds = oauthUserInit?.ownsGuilds ?? 0;
+  if (!Number.isInteger(ownsGuilds) || ownsGuilds < 0)
+    throw new RangeError(`oauthUser.ownsGuilds must be a non-negative integer, got ${ownsGuilds}`);
   const logger = (log ?? silentLogger()).child({ module: 'sim' });
   const world = World.create(worldOptions);
   const violations = new ViolationLog(world.clock);
@@ -103,6 +118,13 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     gatewayUrl: () => gatewayUrl,
     ...(rateLimits ? { rateLimits } : {}),
   });
+  let oauthUser: APIUser | undefined;
+  if (oauthUserInit) {
+    const { ownsGuilds: _counted, ...init } = oauthUserInit;
+    oauthUser = world.createUser(init);
+    for (const id of world.guildIds().slice(0, ownsGuilds)) world.transferOwnership(id, oauthUser.id);
+    http.oauth.setTestUser(oauthUser.id);
+  }
   const server = createServer({ keepAlive: true }, http);
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => {
@@ -124,6 +146,8 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     restUrl: `${url}/api`,
     token: world.app.token,
     applicationId: world.app.id,
+    clientSecret: world.app.clientSecret,
+    oauthUser,
     world,
     gateway,
     violations,

@@ -1,14 +1,18 @@
 // `guildhall all` (what `npm start` runs) as a user runs it: one child process with the built-in Discord
 // simulator, the api role, a shard pod and in-memory coordination. A message posted in the simulator must
-// travel gateway → shard → event log → writer → SQLite.
+// travel gateway → shard → event log → writer → SQLite; the admin login must go through the simulator's
+// OAuth2 (authorize as its test user → callback → tokens) and grant the guilds that user owns there.
 import type { ChildProcess } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeySet } from '../../src/api/auth/keys.js';
+import { issueServiceToken } from '../../src/api/auth/tokens.js';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitForValue } from '../helpers/wait.js';
 
 let child: ChildProcess;
+const JWT_SECRET = 'roles-all-test-secret-0123456789-abcdef';
 let banner = '';
 const dir = tempDir();
 
@@ -18,6 +22,7 @@ beforeAll(async () => {
     API_PORT: '0',
     SIM_PORT: '0',
     SIM_GUILDS: '12',
+    JWT_SECRET,
     LOG_LEVEL: 'warn',
   });
   child.stdout?.on('data', (d: Buffer) => (banner += d.toString()));
@@ -100,5 +105,102 @@ describe('guildhall all (npm start)', () => {
       kind: 'message',
     });
     expect(message.id).toMatch(/^\d+$/);
+  });
+
+  it('signs in through the simulator: login → authorize → callback → tokens for the owner of the first guilds', async () => {
+    const api = urlOf('health');
+    const sim = urlOf('simulator');
+    const loginUrl = /login:\s+(http:\/\/\S+)/.exec(banner)?.[1];
+    expect(loginUrl).toBe(`${api}/api/v1/auth/login`);
+    expect(banner).toContain('the simulator signs you in as sim_admin');
+
+    // 1. The api redirects the browser to the simulator's authorize page, binding `state` to a cookie.
+    const login = await fetch(loginUrl!, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+    const authorize = new URL(login.headers.get('location')!);
+    expect(authorize.origin).toBe(sim);
+    expect(authorize.pathname).toBe('/oauth2/authorize');
+    expect(authorize.searchParams.get('redirect_uri')).toBe(`${api}/api/v1/auth/callback`);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    expect(cookie).toMatch(/^gh_oauth_state=./);
+
+    // 2. The simulator auto-approves as its test user and sends the browser back with a code.
+    const approved = await fetch(authorize, { redirect: 'manual' });
+    expect(approved.status).toBe(302);
+    const callback = new URL(approved.headers.get('location')!);
+    expect(`${callback.origin}${callback.pathname}`).toBe(`${api}/api/v1/auth/callback`);
+    expect(callback.searchParams.get('state')).toBe(authorize.searchParams.get('state'));
+    const code = callback.searchParams.get('code')!;
+    expect(code).toBeTruthy();
+
+    // A tampered state is refused before the code is used (the code still works afterwards).
+    const tampered = new URL(callback);
+    const state = callback.searchParams.get('state')!;
+    tampered.searchParams.set('state', `${state.slice(0, -4)}${state.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`);
+    const refused = await fetch(tampered, { headers: { cookie }, redirect: 'manual' });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { code: string }).code).toBe('oauth_state_invalid');
+
+    // A browser on this machine may use localhost instead: that callback is registered too.
+    const viaLocalhost = await fetch(loginUrl!.replace('127.0.0.1', 'localhost'), { redirect: 'manual' });
+    const localAuthorize = new URL(viaLocalhost.headers.get('location')!);
+    const localApproved = await fetch(localAuthorize, { redirect: 'manual' });
+    expect(localApproved.status).toBe(302);
+    expect(localApproved.headers.get('location')).toMatch(
+      /^http:\/\/localhost:\d+\/api\/v1\/auth\/callback\?code=/,
+    );
+
+    // 3. The callback exchanges the code with the simulator and answers with our tokens.
+    const done = await fetch(callback, { headers: { cookie }, redirect: 'manual' });
+    expect(done.status).toBe(200);
+    const tokens = (await done.json()) as { tokenType: string; accessToken: string; userId: string };
+    expect(tokens.tokenType).toBe('Bearer');
+    const auth = { authorization: `Bearer ${tokens.accessToken}` };
+
+    // The signed-in user is the simulator's test user, owner of the first three simulated guilds.
+    const { ids } = (await (await fetch(`${sim}/__sim/guilds`)).json()) as { ids: string[] };
+    const owned = ids.slice(0, 3);
+    const guilds: { id: string; name: string; ownerId: string }[] = [];
+    for (const id of ids) guilds.push((await (await fetch(`${sim}/__sim/guilds/${id}`)).json()) as never);
+    expect(guilds.filter((g) => g.ownerId === tokens.userId).map((g) => g.id)).toEqual(owned);
+
+    // The api lists only guilds the bot is known to be in. Shards do not report guild presence yet (no
+    // caller of `guilds.upsert`), so report the simulator's guilds the way a shard pod would: the domain
+    // RPC with a service token (idempotent, so this stays right once the shard reports them itself).
+    const service = await issueServiceToken(
+      await KeySet.create({ secret: JWT_SECRET, issuer: 'guildhall' }),
+      {
+        name: 'test-shard',
+        ttlSeconds: 300,
+      },
+    );
+    for (const g of guilds) {
+      const res = await fetch(`${api}/internal/v1/ops/guilds.upsert`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { id: g.id, name: g.name, ownerId: g.ownerId } }),
+      });
+      expect(res.status).toBe(200);
+    }
+
+    const me = (await (await fetch(`${api}/api/v1/auth/me`, { headers: auth })).json()) as {
+      principal: { kind: string; id: string };
+      user: { id: string; username: string } | null;
+      superadmin: boolean;
+      guilds: { id: string; role: string }[];
+    };
+    expect(me.principal).toEqual({ kind: 'user', id: tokens.userId });
+    expect(me.user).toMatchObject({ id: tokens.userId, username: 'sim_admin' });
+    expect(me.superadmin).toBe(false);
+    const ownerOf = owned.map((id) => ({ id, role: 'owner' }));
+    expect(me.guilds.map(({ id, role }) => ({ id, role }))).toEqual(ownerOf);
+
+    const list = (await (await fetch(`${api}/api/v1/guilds`, { headers: auth })).json()) as {
+      items: { id: string; role: string }[];
+    };
+    expect(list.items.map(({ id, role }) => ({ id, role }))).toEqual(ownerOf);
+    expect((await fetch(`${api}/api/v1/guilds/${owned[0]}`, { headers: auth })).status).toBe(200);
+    // A guild the bot is in but the user is not: no role, reported as 404 (existence does not leak).
+    expect((await fetch(`${api}/api/v1/guilds/${ids[5]}`, { headers: auth })).status).toBe(404);
   });
 });

@@ -532,6 +532,21 @@ export class World implements GatewayWorld {
     return g;
   }
 
+  /**
+   * Makes a user the guild's owner (Discord's ownership transfer), joining them first when they are not a
+   * member; emits GUILD_UPDATE. The former owner stays a member.
+   *
+   * @example
+   * world.transferOwnership(guildId, alice.id);
+   */
+  transferOwnership(guildId: string, userId: string): GuildRecord {
+    const g = this.requireGuild(guildId);
+    this.addMember(guildId, userId);
+    g.ownerId = userId;
+    this.emit('GUILD_UPDATE', toApiGuild(g, null), guildId);
+    return g;
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Permissions
 
