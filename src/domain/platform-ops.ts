@@ -3,7 +3,7 @@ import { AppError } from '../errors/app-error.js';
 import type { GuildsTable, RoleGrantsTable, UsersTable } from '../storage/schema.js';
 import { findCog } from './cog-catalog.js';
 import { validationError } from './errors.js';
-import { type ReadContext, defineRead, defineWrite } from './ops.js';
+import { type ReadContext, type WriteContext, defineRead, defineWrite } from './ops.js';
 import { decodeCursor, encodeCursor } from './pagination.js';
 import {
   type AuditEntryDto,
@@ -104,45 +104,89 @@ const guildIdInput = z.strictObject({ guildId: snowflake });
  * @example
  * await ops.write('guilds.upsert', { id, name, memberCount });
  */
-export const guildsUpsert = defineWrite(
-  'guilds.upsert',
-  z.strictObject({
-    id: snowflake,
-    name: z.string().min(1).max(100),
-    ownerId: snowflake.nullable().optional(),
-    icon: z.string().max(200).nullable().optional(),
-    memberCount: z.number().int().min(0).optional(),
-  }),
-  guildSchema,
-  (ctx, input) => {
-    const { db } = ctx;
-    db.run(
-      db.q
-        .insertInto('guilds')
-        .values({
-          id: input.id,
+const guildReport = z.strictObject({
+  id: snowflake,
+  name: z.string().min(1).max(100),
+  ownerId: snowflake.nullable().optional(),
+  icon: z.string().max(200).nullable().optional(),
+  memberCount: z.number().int().min(0).optional(),
+});
+
+function upsertGuild(ctx: WriteContext, input: z.infer<typeof guildReport>): void {
+  const { db } = ctx;
+  db.run(
+    db.q
+      .insertInto('guilds')
+      .values({
+        id: input.id,
+        name: input.name,
+        owner_id: input.ownerId ?? null,
+        icon: input.icon ?? null,
+        member_count: input.memberCount ?? 0,
+        joined_at: ctx.now,
+        left_at: null,
+        updated_at: ctx.now,
+      })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
           name: input.name,
-          owner_id: input.ownerId ?? null,
-          icon: input.icon ?? null,
-          member_count: input.memberCount ?? 0,
-          joined_at: ctx.now,
+          owner_id: input.ownerId === undefined ? eb.ref('guilds.owner_id') : input.ownerId,
+          icon: input.icon === undefined ? eb.ref('guilds.icon') : input.icon,
+          member_count: input.memberCount === undefined ? eb.ref('guilds.member_count') : input.memberCount,
           left_at: null,
           updated_at: ctx.now,
-        })
-        .onConflict((oc) =>
-          oc.column('id').doUpdateSet((eb) => ({
-            name: input.name,
-            owner_id: input.ownerId === undefined ? eb.ref('guilds.owner_id') : input.ownerId,
-            icon: input.icon === undefined ? eb.ref('guilds.icon') : input.icon,
-            member_count: input.memberCount === undefined ? eb.ref('guilds.member_count') : input.memberCount,
-            left_at: null,
-            updated_at: ctx.now,
-          })),
-        ),
-    );
-    return toGuildDto(db.first(db.q.selectFrom('guilds').selectAll().where('id', '=', input.id))!);
+        })),
+      ),
+  );
+}
+
+export const guildsUpsert = defineWrite(
+  'guilds.upsert',
+  guildReport,
+  guildSchema,
+  (ctx, input) => {
+    upsertGuild(ctx, input);
+    return toGuildDto(ctx.db.first(ctx.db.q.selectFrom('guilds').selectAll().where('id', '=', input.id))!);
   },
   { tags: (i) => [tags.guild(i.id), tags.guildList], description: 'Record a guild the bot is in.' },
+);
+
+/**
+ * A shard reports the guilds it carries in batches (the GUILD_CREATE burst after READY, then updates),
+ * in one transaction: added or updated, and removed (the bot left or was kicked).
+ *
+ * @example
+ * await ops.write('guilds.sync', { upsert: [{ id, name, memberCount }], leave: [] }, { fence });
+ */
+export const guildsSync = defineWrite(
+  'guilds.sync',
+  z.strictObject({
+    upsert: z.array(guildReport).max(1_000).default([]),
+    leave: z.array(snowflake).max(1_000).default([]),
+  }),
+  z.strictObject({ upserted: z.number().int(), left: z.number().int() }),
+  (ctx, input) => {
+    for (const g of input.upsert) upsertGuild(ctx, g);
+    let left = 0;
+    for (const id of input.leave) {
+      left += ctx.db.run(
+        ctx.db.q
+          .updateTable('guilds')
+          .set({ left_at: ctx.now, updated_at: ctx.now })
+          .where('id', '=', id)
+          .where('left_at', 'is', null),
+      ).changes;
+    }
+    return { upserted: input.upsert.length, left };
+  },
+  {
+    tags: (i) => [
+      ...i.upsert.map((g) => tags.guild(g.id)),
+      ...i.leave.map((id) => tags.guild(id)),
+      tags.guildList,
+    ],
+    description: 'Record the guilds a shard carries (batched GUILD_CREATE / GUILD_UPDATE / GUILD_DELETE).',
+  },
 );
 
 /**
@@ -874,6 +918,7 @@ function pick<T extends object>(o: T, keys: readonly string[]): Record<string, u
  */
 export const platformOps = [
   guildsUpsert,
+  guildsSync,
   guildsLeave,
   guildsGet,
   settingsGet,

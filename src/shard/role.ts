@@ -9,6 +9,7 @@ import { domainCogSettings } from '../domain/cog-settings.js';
 import type { DomainOps } from '../domain/ops.js';
 import { createRemoteOps } from '../domain/remote.js';
 import { applicationIdFromToken, startShardCogs } from './cogs.js';
+import { GuildReporter } from './guild-reporter.js';
 import { EVENT_CLAIM_TTL_MS, ShardRuntime } from './runtime.js';
 
 /** Domain RPC to the api pod (`API_INTERNAL_URL`) with a service token (audience `internal`). */
@@ -55,7 +56,7 @@ export async function startShard(
   const applicationId = config.discord.applicationId ?? applicationIdFromToken(token);
   if (!applicationId)
     throw new Error('DISCORD_APPLICATION_ID is required (it cannot be derived from this token)');
-  const late: { cogs?: CogHost } = {}; // the cogs need the runtime's REST client, the runtime their dispatch
+  const late: { cogs?: CogHost; guilds?: GuildReporter } = {}; // the cogs need the runtime's REST client, the runtime their dispatch
   const runtime = new ShardRuntime({
     podName: config.shard.podName,
     token,
@@ -68,6 +69,7 @@ export async function startShard(
     onDispatch: (payload, shard, sideEffects, key) => {
       const cogs = late.cogs;
       if (!cogs || sideEffects === 'skip') return; // shadow generation: state and events only
+      late.guilds?.observe(payload, shard);
       // While a reshard runs both generations deliver each event: the first pod to claim it runs the
       // cogs (interactions are claimed by id in the cog host's router).
       if (sideEffects === 'run' || key === undefined || payload.t === 'INTERACTION_CREATE') {
@@ -99,6 +101,12 @@ export async function startShard(
   });
   late.cogs = host;
   ctx.lifecycle.onShutdown('cogs', () => host.close());
+  const guilds = new GuildReporter(
+    (op, input, o) => ops.write(op as never, input as never, o),
+    log.child({ module: 'guild-reporter' }),
+  );
+  late.guilds = guilds;
+  ctx.lifecycle.onShutdown('guild-reports', () => guilds.close());
   await runtime.start();
   ctx.lifecycle.onShutdown('shard-runtime', () => runtime.stop());
 

@@ -5,11 +5,9 @@
 import type { ChildProcess } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeySet } from '../../src/api/auth/keys.js';
-import { issueServiceToken } from '../../src/api/auth/tokens.js';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
-import { waitForValue } from '../helpers/wait.js';
+import { waitForValue, waitUntil } from '../helpers/wait.js';
 
 let child: ChildProcess;
 const JWT_SECRET = 'roles-all-test-secret-0123456789-abcdef';
@@ -164,24 +162,20 @@ describe('guildhall all (npm start)', () => {
     for (const id of ids) guilds.push((await (await fetch(`${sim}/__sim/guilds/${id}`)).json()) as never);
     expect(guilds.filter((g) => g.ownerId === tokens.userId).map((g) => g.id)).toEqual(owned);
 
-    // The api lists only guilds the bot is known to be in. Shards do not report guild presence yet (no
-    // caller of `guilds.upsert`), so report the simulator's guilds the way a shard pod would: the domain
-    // RPC with a service token (idempotent, so this stays right once the shard reports them itself).
-    const service = await issueServiceToken(
-      await KeySet.create({ secret: JWT_SECRET, issuer: 'guildhall' }),
-      {
-        name: 'test-shard',
-        ttlSeconds: 300,
+    // The api lists only guilds the bot is in: the shard reports them from the gateway (GUILD_CREATE →
+    // `guilds.sync`), with their names and owners.
+    const ownerOf = owned.map((id) => ({ id, role: 'owner' }));
+    let listed: { id: string; name: string; role: string }[] = [];
+    await waitUntil(
+      'the shard to report the guilds',
+      async () => {
+        const res = await fetch(`${api}/api/v1/guilds`, { headers: auth });
+        listed = ((await res.json()) as { items: typeof listed }).items ?? [];
+        return listed.length === owned.length;
       },
+      15_000,
     );
-    for (const g of guilds) {
-      const res = await fetch(`${api}/internal/v1/ops/guilds.upsert`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ input: { id: g.id, name: g.name, ownerId: g.ownerId } }),
-      });
-      expect(res.status).toBe(200);
-    }
+    expect(listed.map((g) => g.name)).toEqual(owned.map((id) => guilds.find((g) => g.id === id)!.name));
 
     const me = (await (await fetch(`${api}/api/v1/auth/me`, { headers: auth })).json()) as {
       principal: { kind: string; id: string };
@@ -192,7 +186,6 @@ describe('guildhall all (npm start)', () => {
     expect(me.principal).toEqual({ kind: 'user', id: tokens.userId });
     expect(me.user).toMatchObject({ id: tokens.userId, username: 'sim_admin' });
     expect(me.superadmin).toBe(false);
-    const ownerOf = owned.map((id) => ({ id, role: 'owner' }));
     expect(me.guilds.map(({ id, role }) => ({ id, role }))).toEqual(ownerOf);
 
     const list = (await (await fetch(`${api}/api/v1/guilds`, { headers: auth })).json()) as {

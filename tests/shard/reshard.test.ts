@@ -257,6 +257,16 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
     console.log(`writer dropped ${dup} duplicate events from the overlap`);
     expect(dup).toBeGreaterThan(0);
 
+    // The shards reported every guild to the api (batched `guilds.sync` over the internal RPC), once
+    // each, none marked as left by the old generation's closing.
+    const db = new BetterSqlite3(dir.file('guildhall.sqlite'), { readonly: true });
+    const guildRows = db.prepare('SELECT COUNT(*) AS n, COUNT(left_at) AS gone FROM guilds').get() as {
+      n: number;
+      gone: number;
+    };
+    db.close();
+    expect(guildRows).toEqual({ n: GUILDS, gone: 0 });
+
     // Identify pacing (max_concurrency buckets, 5 s windows, daily budget) and every other rule held.
     expect(sim.violations.list().map((v) => `${v.kind}: ${v.detail} (shard ${v.shardId})`)).toEqual([]);
   }, 240_000);
