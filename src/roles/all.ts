@@ -3,8 +3,12 @@ import { type StartApiOptions, startApi } from '../api/role.js';
 import { type RoleContext, openCoordination } from '../runtime.js';
 import { cogCatalogFromCogs } from '../api/cog-catalog-adapter.js';
 import { type CogHost, syncCommands } from '../cogs/framework/index.js';
+import { readControllerStatus } from '../controller/status.js';
+import { controllerRole } from '../controller/role.js';
+import { cachedGateway, restGateway } from '../controller/gateway.js';
+import type { ControllerPlan } from '../controller/plan.js';
 import { startShard } from '../shard/role.js';
-import { ensurePlan } from '../shard/runtime.js';
+import { VERSION } from '../version.js';
 import { type SimulatorHandle, createSimulator } from '../sim/index.js';
 
 /**
@@ -55,8 +59,9 @@ export function loginCallbacks(apiUrl: string, publicUrl: string | undefined): s
 /**
  * The embedded default (`npm start`): every role in one process with in-memory coordination (or Redis when
  * `REDIS_URL` is set) — the Discord simulator unless a real `DISCORD_TOKEN` is configured, the api role
- * (SQLite, event writer, HTTP), a plan from Discord's recommendation (the in-process stand-in for the
- * controller) and one shard pod holding every shard. Prints where to reach each part. With the simulator
+ * (SQLite, event writer, HTTP), one shard pod holding every shard, and the controller (leader of one:
+ * publishes the shard plan from Discord's recommendation, reshards when the guild count outgrows it —
+ * `guildhall reshard` works too when `REDIS_URL` is set — and registers the cogs' slash commands). Prints where to reach each part. With the simulator
  * the admin API's Discord login goes to it too: its authorize page signs in {@link SIM_LOGIN_USER}, and
  * the API's callback URLs are registered with it once the API listens.
  */
@@ -105,20 +110,39 @@ export async function startAll(ctx: RoleContext): Promise<void> {
       ? `  login:      ${loginUrl} (Discord OAuth2)`
       : '  login:      off (set DISCORD_APPLICATION_ID and DISCORD_CLIENT_SECRET for the Discord login)';
   const rest = new REST({ api: apiUrl, version: '10' }).setToken(token);
-  const plan = await ensurePlan(coordination, rest);
   const shard = await startShard(ctx, { coordination, token, apiUrl, serveHttp: false, ops: api.deps.ops });
   late.cogs = shard.cogs;
-  // The controller's once-per-rollout duty, in process: register the loaded cogs' slash commands (diffed).
-  const synced = await syncCommands(rest, shard.applicationId, shard.cogs.cogs());
+  const cogs = shard.cogs;
+  const world = sim?.world;
+  await controllerRole(ctx, {
+    coordination,
+    serveHttp: false,
+    identity: `${config.shard.podName}-controller`,
+    gateway: cachedGateway(restGateway(rest), 1_000),
+    ...(world ? { guildCount: async () => world.guildIds().length } : {}),
+    commands: {
+      hash: () =>
+        `${VERSION}:${cogs
+          .list()
+          .map((c) => c.name)
+          .join(',')}`,
+      sync: () => syncCommands(rest, shard.applicationId, cogs.cogs()),
+    },
+  });
+  // The shard pod connects as soon as the controller has published the plan.
+  const plan = await waitFor(async () => (await coordination.plans.get()) as ControllerPlan | null);
+  const commands = await waitFor(async () => (await readControllerStatus(coordination))?.commands);
 
   const lines = [
     'guildhall is running (role: all)',
     ...simLines,
-    `  shards:     ${plan.totalShards} (plan generation ${plan.generation}), pod ${config.shard.podName}`,
+    `  shards:     ${plan ? `${plan.totalShards} (plan generation ${plan.generation})` : 'waiting for the plan'}, pod ${config.shard.podName}`,
     `  cogs:       ${shard.cogs
       .list()
       .map((c) => c.name)
-      .join(', ')} (slash commands ${synced.changed ? 'registered' : 'up to date'})`,
+      .join(
+        ', ',
+      )} (slash commands ${commands?.result === 'failed' ? `not registered: ${commands.error ?? 'failed'}` : commands ? 'registered' : 'being registered'})`,
     `  admin API:  ${api.url}/api/v1 (docs: ${api.url}/api/v1/docs)`,
     loginLine,
     `  health:     ${api.url}/healthz`,
@@ -128,4 +152,15 @@ export async function startAll(ctx: RoleContext): Promise<void> {
     'Stop with Ctrl+C.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Polls `get` until it yields a value (or 30 s pass: undefined). */
+async function waitFor<T>(get: () => Promise<T | null | undefined>): Promise<T | undefined> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const v = await get();
+    if (v !== null && v !== undefined) return v;
+    if (Date.now() > until) return undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

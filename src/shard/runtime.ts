@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { REST } from '@discordjs/rest';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Coordination, ShardPlan } from '../coordination/index.js';
+import type { Coordination } from '../coordination/index.js';
 import type { Logger } from '../logging/logger.js';
 import { EventPipeline, type EventPipelineOptions, type ShardEvent } from './event-pipeline.js';
 import { GuildStateStore } from './guild-state.js';
 import { RECEIPT_TIMED_DISPATCHES, normalizeDispatch, VoiceStates } from './normalize.js';
 import { type HeldShard, ShardPod, type SideEffects } from './pod.js';
-import { roundUpToMultiple } from '../controller/plan.js';
 
 /** The name of the event log shards append to and the api writer drains. */
 export const EVENT_LOG_NAME = 'events';
@@ -229,38 +228,4 @@ export class ShardRuntime {
 
 function connectionOf(shard: HeldShard): string {
   return `${shard.generation}:${shard.shardId}`;
-}
-
-/**
- * Publishes a first shard plan from Discord's recommendation when none exists — the single-process
- * stand-in for the controller (role `all`, tests). The controller role replaces it in a cluster.
- *
- * @example
- * await ensurePlan(coordination, rest, { shardsPerPod: 4 });
- */
-export async function ensurePlan(
-  coordination: Coordination,
-  rest: REST,
-  opts: { shardsPerPod?: number; totalShards?: number } = {},
-): Promise<ShardPlan> {
-  const existing = await coordination.plans.get();
-  if (existing) return existing;
-  const info = (await rest.get('/gateway/bot')) as {
-    shards: number;
-    session_start_limit: { max_concurrency: number };
-  };
-  const maxConcurrency = info.session_start_limit.max_concurrency;
-  const wanted = opts.totalShards ?? info.shards;
-  const totalShards = roundUpToMultiple(wanted, maxConcurrency);
-  const plan: ShardPlan = {
-    generation: 1,
-    totalShards,
-    maxConcurrency,
-    shardsPerPod: opts.shardsPerPod ?? totalShards,
-  };
-  if (!(await coordination.plans.publish(plan, null))) {
-    const now = await coordination.plans.get();
-    if (now) return now;
-  }
-  return plan;
 }
