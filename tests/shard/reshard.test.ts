@@ -2,7 +2,7 @@
 // guilds, max_concurrency 4) over real WebSockets, a real redis-server, `guildhall api` (the single
 // SQLite writer), two `guildhall shard` processes, `guildhall controller` (no Kubernetes API: it runs with
 // its Redis leader lock and no StatefulSet to scale, the pods are started here) and `guildhall reshard
-// --shards 8 --wait`. A steady load of messages and reactions runs across the whole reshard 4 → 8.
+// --shards 8`, rolled back with `--abort`, then `guildhall reshard --shards 8 --wait`. A steady load of messages and reactions runs across the whole reshard 4 → 8.
 // Checked: every message lands in SQLite exactly once (no loss, no duplicate, no gap in any guild's
 // stream), every reaction (stamped with its receipt time, so the two generations would record it under
 // different ids without the claims) exactly once, a slash command run every 300 ms answered exactly once
@@ -124,7 +124,7 @@ afterAll(async () => {
 });
 
 describe('reshard under load (real processes, simulator, real Redis, real SQLite)', () => {
-  it('4 → 8 shards with 2,000 guilds and steady traffic: nothing lost, nothing twice, identify pacing clean', async () => {
+  it('4 → 8 shards (after one rolled back) with 2,000 guilds and steady traffic: nothing lost, nothing twice, identify pacing clean', async () => {
     const api = start('api', ['api'], { DATA_DIR: dir.path, API_PORT: '0', POD_NAME: 'guildhall-api-0' });
     const apiUrl = (await waitForLine(api, /api listening/, 60_000)).match(/"url":"([^"]+)"/)![1]!;
     for (let i = 0; i < 2; i++) {
@@ -146,7 +146,7 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
       LEADER_RETRY_PERIOD_MS: '300',
     });
 
-    // Steady traffic across every guild for the whole reshard.
+    // Steady traffic across every guild for the whole test (rollback, then reshard).
     const messages: string[] = [];
     const byGuild = new Map<string, string[]>();
     let reactions = 0;
@@ -162,7 +162,7 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
       },
       ratePerSecond: 250,
       maxEvents: 0,
-      durationMs: 40_000,
+      durationMs: 55_000,
       mix: { MESSAGE_CREATE: 4, MESSAGE_REACTION_ADD: 1 },
     });
     await new Promise((r) => setTimeout(r, 3_000));
@@ -183,6 +183,37 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
       }
     })();
 
+    // First a reshard that is rolled back halfway (`--abort`): the new generation's shards close for good
+    // and release their leases; generation 1 keeps its sessions (no reconnect, no identify).
+    const cli = (args: string[]) =>
+      runCli(args, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: PREFIX, LOG_LEVEL: 'warn' }, 120_000);
+    const gen1Sessions = connected()
+      .map((s) => s.sessionId)
+      .sort();
+    const started = await cli(['reshard', '--shards', String(TO)]);
+    expect(started.code, started.stderr).toBe(0);
+    await waitUntil(
+      'some generation 2 shards connected',
+      () => connected().filter((s) => s.shard[1] === TO).length >= 2,
+      30_000,
+    );
+    const aborted = await cli(['reshard', '--abort', '--wait']);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    await waitUntil(
+      'the rolled-back generation closed and released',
+      async () =>
+        connected().every((s) => s.shard[1] === FROM) && (await coordination.leases.holders(2)).length === 0,
+      15_000,
+    );
+    expect(
+      connected()
+        .map((s) => s.sessionId)
+        .sort(),
+    ).toEqual(gen1Sessions);
+    const afterAbort = (await coordination.plans.get()) as ControllerPlan;
+    expect(afterAbort).toMatchObject({ generation: 1, totalShards: FROM, aborted: { generation: 2 } });
+    const identifiesBefore = identifies();
+
     const t0 = Date.now();
     const reshard = await runCli(
       ['reshard', '--shards', String(TO), '--wait'],
@@ -201,9 +232,9 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
     console.log(`reshard ${FROM} → ${TO}: ${tookMs} ms; CLI stderr tail: ${reshard.stderr.slice(-300)}`);
     expect(reshard.code, reshard.stderr).toBe(0);
 
-    // The plan is stable on generation 2 with 8 shards; generation 1 is gone everywhere.
+    // The plan is stable on generation 3 (2 was rolled back) with 8 shards; generation 1 is gone everywhere.
     const plan = (await coordination.plans.get()) as ControllerPlan;
-    expect(plan).toMatchObject({ generation: 2, totalShards: TO });
+    expect(plan).toMatchObject({ generation: 3, totalShards: TO });
     expect(plan.next).toBeUndefined();
     expect(plan.previous).toBeUndefined();
     await waitUntil(
@@ -211,12 +242,12 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
       async () => (await coordination.leases.holders(1)).length === 0,
       10_000,
     );
-    const gen2 = await coordination.leases.holders(2);
-    expect(gen2.map((l) => l.shardId).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const gen3 = await coordination.leases.holders(3);
+    expect(gen3.map((l) => l.shardId).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     await waitUntil('only 8-shard sessions connected', () => connected().length === TO, 10_000);
     expect(connected().every((s) => s.shard[1] === TO)).toBe(true);
-    // Four sessions of generation 1, eight of generation 2; none identified twice.
-    expect(identifies()).toBe(FROM + TO);
+    // Eight new sessions for generation 3; nothing else identified (generation 1 never reconnected).
+    expect(identifies()).toBe(identifiesBefore + TO);
 
     const stats = await load.done;
     expect(stats.emitted).toBeGreaterThan(5_000);
