@@ -2,7 +2,6 @@
 // `guildhall api` (a real process, real SQLite file) drains them; it is killed with SIGKILL mid-stream and
 // restarted; every event must end up in SQLite exactly once, and the rollups must count each once.
 import type { ChildProcess } from 'node:child_process';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -11,6 +10,7 @@ import { EVENT_LOG_NAME } from '../../src/shard/runtime.js';
 import { type ActivityEvent, eventId } from '../../src/storage/index.js';
 import { spawnCli, waitForLine } from '../helpers/cli.js';
 import { RedisServer } from '../helpers/redis-server.js';
+import { readEventTables } from '../helpers/sqlite.js';
 import { tempDir } from '../helpers/temp.js';
 
 const PREFIX = 'crash-test:';
@@ -36,29 +36,18 @@ function startApi(): ChildProcess {
 }
 
 function stored(): { rows: number; distinct: number; rollup: number } {
-  const db = new BetterSqlite3(dir.file('guildhall.sqlite'), { readonly: true });
-  try {
-    const tables = (
-      db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'events_%'").all() as {
-        name: string;
-      }[]
-    ).map((t) => t.name);
+  return readEventTables(dir.file('guildhall.sqlite'), (db, tables) => {
     if (tables.length === 0) return { rows: 0, distinct: 0, rollup: 0 };
     const union = tables.map((t) => `SELECT id FROM ${t}`).join(' UNION ALL ');
     const r = db
       .prepare(`SELECT COUNT(*) AS rows, COUNT(DISTINCT id) AS distinct_ids FROM (${union})`)
-      .get() as {
-      rows: number;
-      distinct_ids: number;
-    };
+      .get() as { rows: number; distinct_ids: number };
     // Folded rollups plus what the journal still holds (the writer folds every few seconds).
     const folded = (
       db.prepare('SELECT COALESCE(SUM(count), 0) AS n FROM rollup_daily').get() as { n: number }
     ).n;
     return { rows: r.rows, distinct: r.distinct_ids, rollup: folded };
-  } finally {
-    db.close();
-  }
+  });
 }
 
 beforeAll(async () => {
