@@ -2,7 +2,10 @@ import type { Coordination } from '../coordination/index.js';
 import type { Fence } from '../domain/ops.js';
 import type { ApiDepsExtras } from './app.js';
 import type { ApiCache } from './ports/cache.js';
-import type { ClusterView, PodStatus, ShardStatus } from './ports/cluster-view.js';
+import { type ControllerPlan, generationsToRun, planPhase } from '../controller/plan.js';
+import { observeGeneration } from '../controller/readiness.js';
+import { readControllerStatus } from '../controller/status.js';
+import type { ClusterView, ControllerStatusView, PodStatus, ShardStatus } from './ports/cluster-view.js';
 import type { LiveEvent, LiveFeed } from './ports/live-feed.js';
 import type { RateLimiter } from './ports/rate-limiter.js';
 
@@ -117,40 +120,46 @@ export function checkFenceWithLeases(leases: Coordination['leases']): (fence: Fe
  * createApiDeps(base, { cluster: clusterViewFromCoordination(coordination) });
  */
 export function clusterViewFromCoordination(
-  c: Pick<Coordination, 'backend' | 'plans' | 'leases'>,
+  c: Pick<Coordination, 'backend' | 'plans' | 'leases' | 'cache'>,
   now: () => number = Date.now,
 ): ClusterView {
   const shards = async (): Promise<ShardStatus[]> => {
-    const plan = await c.plans.get();
+    const plan = (await c.plans.get()) as ControllerPlan | null;
     if (!plan) return [];
-    const holders = new Map((await c.leases.holders(plan.generation)).map((h) => [h.shardId, h]));
-    return Array.from({ length: plan.totalShards }, (_, shardId) => {
-      const h = holders.get(shardId);
-      const live = h !== undefined && h.expiresAt > now();
-      return {
-        shardId,
-        generation: plan.generation,
-        pod: live ? h.holder : null,
-        epoch: live ? h.epoch : null,
-        status: live ? 'leased' : 'unassigned',
-        guilds: null,
-        latencyMs: null,
-      };
-    });
+    const out: ShardStatus[] = [];
+    for (const run of generationsToRun(plan)) {
+      const seen = await observeGeneration(c, run.generation, run.totalShards);
+      for (const s of seen.shards) {
+        out.push({
+          shardId: s.shardId,
+          generation: run.generation,
+          pod: s.holder,
+          epoch: s.epoch,
+          status: s.ready ? 'ready' : s.holder !== null ? 'leased' : 'unassigned',
+          guilds: null,
+          latencyMs: null,
+        });
+      }
+    }
+    return out;
   };
   return {
     source: c.backend,
     async plan() {
-      const p = await c.plans.get();
-      return p
-        ? {
-            generation: p.generation,
-            totalShards: p.totalShards,
-            maxConcurrency: p.maxConcurrency,
-            shardsPerPod: p.shardsPerPod,
-            publishedAt: null,
-          }
-        : null;
+      const p = (await c.plans.get()) as ControllerPlan | null;
+      if (!p) return null;
+      const ref = (g: { generation: number; totalShards: number } | undefined) =>
+        g ? { generation: g.generation, totalShards: g.totalShards } : null;
+      return {
+        generation: p.generation,
+        totalShards: p.totalShards,
+        maxConcurrency: p.maxConcurrency,
+        shardsPerPod: p.shardsPerPod,
+        publishedAt: null,
+        phase: planPhase(p),
+        next: ref(p.next),
+        previous: ref(p.previous),
+      };
     },
     shards,
     async pods(): Promise<PodStatus[]> {
@@ -162,6 +171,63 @@ export function clusterViewFromCoordination(
         shards: ids,
         lastSeen: new Date(now()).toISOString(),
       }));
+    },
+    async controller(): Promise<ControllerStatusView | null> {
+      const s = await readControllerStatus(c);
+      if (!s) return null;
+      const r = s.reshard;
+      const last = s.lastReshard;
+      return {
+        leader: s.leader,
+        updatedAt: s.updatedAt,
+        observedGeneration: s.observedGeneration,
+        phase: s.phase,
+        reshard: r
+          ? {
+              phase: r.phase,
+              fromGeneration: r.fromGeneration,
+              toGeneration: r.toGeneration,
+              fromShards: r.fromShards,
+              toShards: r.toShards,
+              leased: r.leased,
+              ready: r.ready,
+              total: r.total,
+              startedAt: r.startedAt,
+            }
+          : null,
+        lastReshard: last
+          ? {
+              outcome: last.outcome,
+              reason: last.reason ?? null,
+              fromShards: last.fromShards,
+              toShards: last.toShards,
+              toGeneration: last.toGeneration,
+              finishedAt: last.finishedAt,
+            }
+          : null,
+        counts: {
+          totalShards: s.counts.totalShards,
+          leased: s.counts.leased,
+          ready: s.counts.ready,
+          replicas: s.counts.replicas,
+          desiredReplicas: s.counts.desiredReplicas,
+        },
+        identifyBudget: s.identifyBudget
+          ? {
+              remaining: s.identifyBudget.remaining,
+              total: s.identifyBudget.total,
+              resetAfterMs: s.identifyBudget.resetAfterMs,
+            }
+          : null,
+        conditions: s.conditions.map((x) => ({
+          type: x.type,
+          status: x.status,
+          reason: x.reason,
+          message: x.message,
+          lastTransitionTime: x.lastTransitionTime,
+        })),
+        lastError: s.lastError ? { message: s.lastError.message, at: s.lastError.at } : null,
+      };
     },
   };
 }

@@ -12,6 +12,8 @@ import type { ChildProcess } from 'node:child_process';
 import { type InteractionOutcome } from '../../src/sim/world/interactions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slash } from '../cogs/helpers/harness.js';
+import { KeySet } from '../../src/api/auth/keys.js';
+import { issueAccessToken } from '../../src/api/auth/tokens.js';
 import { type ControllerPlan, submitReshardRequest } from '../../src/controller/index.js';
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
@@ -31,6 +33,7 @@ const PER_POD = 4;
 const TTL_MS = 3_000;
 const PREFIX = 'reshard-test:';
 const SECRET = 'r'.repeat(32);
+const OPERATOR = '1000000000000000042';
 
 let redis: RedisServer;
 let sim: SimulatorHandle;
@@ -115,7 +118,12 @@ afterAll(async () => {
 
 describe('reshard under load (real processes, simulator, real Redis, real SQLite)', () => {
   it('4 → 8 shards (after one rolled back) with 2,000 guilds and steady traffic: nothing lost, nothing twice, identify pacing clean', async () => {
-    const api = start('api', ['api'], { DATA_DIR: dir.path, API_PORT: '0', POD_NAME: 'guildhall-api-0' });
+    const api = start('api', ['api'], {
+      DATA_DIR: dir.path,
+      API_PORT: '0',
+      POD_NAME: 'guildhall-api-0',
+      SUPERADMIN_USER_IDS: OPERATOR,
+    });
     const apiUrl = (await waitForLine(api, /api listening/, 60_000)).match(/"url":"([^"]+)"/)![1]!;
     for (let i = 0; i < 2; i++) {
       start(`shard-${i}`, ['shard'], {
@@ -205,6 +213,24 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
     expect(afterAbort).toMatchObject({ generation: 1, totalShards: FROM, aborted: { generation: 2 } });
     const identifiesBefore = identifies();
 
+    // The operator follows the reshard in the admin API too.
+    const auth = {
+      authorization: `Bearer ${await issueAccessToken(await KeySet.create({ secret: SECRET, issuer: 'guildhall' }), { userId: OPERATOR, ttlSeconds: 600 })}`,
+    };
+    const apiPhases = new Set<string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const res = await fetch(`${apiUrl}/api/v1/cluster/controller`, { headers: auth });
+        const body = (await res.json()) as {
+          status: { reshard: { phase: string; toShards: number } | null } | null;
+        };
+        const r = body.status?.reshard;
+        if (r) apiPhases.add(`${r.phase}→${r.toShards}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
     const t0 = Date.now();
     const reshard = await runCli(
       ['reshard', '--shards', String(TO), '--wait'],
@@ -222,6 +248,24 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
     expect(outcomes.filter((o) => (o.message?.embeds?.length ?? 0) === 0)).toEqual([]);
     console.log(`reshard ${FROM} → ${TO}: ${tookMs} ms; CLI stderr tail: ${reshard.stderr.slice(-300)}`);
     expect(reshard.code, reshard.stderr).toBe(0);
+
+    watching = false;
+    await watcher;
+    expect([...apiPhases]).toContain(`overlap→${TO}`);
+    const finished = (await (
+      await fetch(`${apiUrl}/api/v1/cluster/controller`, { headers: auth })
+    ).json()) as {
+      status: { phase: string; reshard: unknown; lastReshard: { outcome: string; toShards: number } };
+    };
+    expect(finished.status).toMatchObject({
+      phase: 'stable',
+      reshard: null,
+      lastReshard: { outcome: 'completed', toShards: TO },
+    });
+    const apiPlan = (await (await fetch(`${apiUrl}/api/v1/cluster/plan`, { headers: auth })).json()) as {
+      plan: unknown;
+    };
+    expect(apiPlan.plan).toMatchObject({ generation: 3, totalShards: TO, phase: 'stable', next: null });
 
     // The plan is stable on generation 3 (2 was rolled back) with 8 shards; generation 1 is gone everywhere.
     const plan = (await coordination.plans.get()) as ControllerPlan;

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { clusterPlanSchema, podStatusSchema, shardStatusSchema } from '../ports/cluster-view.js';
+import {
+  clusterPlanSchema,
+  controllerStatusSchema,
+  podStatusSchema,
+  shardStatusSchema,
+} from '../ports/cluster-view.js';
 import { defineRoute } from '../http/route.js';
 
 const source = z
@@ -24,11 +29,22 @@ export const clusterRoutes = [
     handler: async ({ deps }) => ({ source: deps.cluster.source, plan: await deps.cluster.plan() }),
   }),
   defineRoute({
+    id: 'cluster.controller',
+    method: 'get',
+    path: '/api/v1/cluster/controller',
+    tag: 'cluster',
+    summary: 'The controller status: phase, reshard progress, counts and conditions',
+    access: 'superadmin',
+    response: z.strictObject({ source, status: controllerStatusSchema.nullable() }),
+    handler: async ({ deps }) => ({ source: deps.cluster.source, status: await deps.cluster.controller() }),
+  }),
+  defineRoute({
     id: 'cluster.shards',
     method: 'get',
     path: '/api/v1/cluster/shards',
     tag: 'cluster',
-    summary: 'Every shard with its lease owner, epoch and status',
+    summary:
+      'Every shard of every generation the plan runs, with its lease owner, epoch and status (ready, leased, unassigned)',
     access: 'superadmin',
     response: z.strictObject({ source, items: z.array(shardStatusSchema) }),
     handler: async ({ deps }) => ({ source: deps.cluster.source, items: await deps.cluster.shards() }),
