@@ -170,6 +170,8 @@ export class ShardPod {
   private readonly log: Logger;
   private readonly connections = new Map<string, Connection>();
   private plan: ControllerPlan | null = null;
+  /** Each planned generation's mode (looked up per dispatch, so kept ready). */
+  private modes = new Map<number, GenerationMode>();
   /** Side effects are claimed until this time (Infinity while a reshard runs). */
   private claimUntil = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -214,8 +216,7 @@ export class ShardPod {
 
   /** What the plan makes of a generation now (null: not in the plan — rolled back or long drained). */
   modeOf(generation: number): GenerationMode | null {
-    if (!this.plan) return null;
-    return generationsToRun(this.plan).find((g) => g.generation === generation)?.mode ?? null;
+    return this.modes.get(generation) ?? null;
   }
 
   /**
@@ -261,6 +262,7 @@ export class ShardPod {
     if (plan.next || plan.previous) this.claimUntil = Infinity;
     else if (this.claimUntil === Infinity) this.claimUntil = Date.now() + this.opts.claimTailMs;
     this.plan = plan;
+    this.modes = new Map(generationsToRun(plan).map((g) => [g.generation, g.mode]));
   }
 
   private schedule(delayMs: number): void {
