@@ -85,6 +85,11 @@ export interface ShardPodOptional {
   readonly metrics: Registry | undefined;
   readonly onReady: ((shard: HeldShard, data: GatewayReadyDispatchData) => void) | undefined;
   readonly onRelease: ((shard: HeldShard) => void) | undefined;
+  /**
+   * Called when a shard is let go, after its last dispatch was handled and before its lease is released:
+   * finish whatever must be written under this lease's fence (the next owner's fence is newer).
+   */
+  readonly beforeRelease: ((shard: HeldShard) => Promise<void>) | undefined;
   /** IDENTIFY `large_threshold` (50–250; null = Discord's default 50). */
   readonly largeThreshold: number | null;
   /** After READY, how long to wait for the unavailable guilds' GUILD_CREATEs before reporting READY anyway. */
@@ -102,6 +107,7 @@ export const SHARD_POD_DEFAULTS = {
   metrics: undefined,
   onReady: undefined,
   onRelease: undefined,
+  beforeRelease: undefined,
   largeThreshold: null,
   guildWaitMs: 15_000,
   claimTailMs: 60_000,
@@ -651,6 +657,11 @@ export class ShardPod {
       );
     } catch (err) {
       this.log.warn({ err, ...where }, 'shard destroy failed');
+    }
+    try {
+      await withTimeout(this.opts.beforeRelease?.(c.held), 5_000);
+    } catch (err) {
+      this.log.warn({ err, ...where }, 'work before releasing the shard failed');
     }
     if (final) {
       c.sessions.updateSessionInfo(c.held.shardId, null);

@@ -66,6 +66,8 @@ export async function startShard(
     log: ctx.log,
     metrics: ctx.metrics,
     leaseTtlMs: config.shard.leaseTtlMs,
+    // Guild reports carry the lease's fence: send them before the next owner's fence supersedes it.
+    beforeRelease: async () => late.guilds?.flush(),
     onDispatch: (payload, shard, sideEffects, key) => {
       const cogs = late.cogs;
       if (!cogs || sideEffects === 'skip') return; // shadow generation: state and events only

@@ -27,6 +27,8 @@ export interface ShardRuntimeOptions {
   /** IDENTIFY `large_threshold` (50–250); the default (50) keeps GUILD_CREATEs small. */
   readonly largeThreshold?: number;
   readonly pipeline?: Partial<EventPipelineOptions>;
+  /** Work to finish under a shard's lease before it is released (see `ShardPodOptional.beforeRelease`). */
+  readonly beforeRelease?: (shard: HeldShard) => Promise<void>;
   /**
    * Extra per-dispatch work (the cog host plugs in here), with what side effects the dispatch may have
    * (see {@link SideEffects}; `claim` comes with the event's claim key).
@@ -138,6 +140,7 @@ export class ShardRuntime {
         this.botUserId = data.user.id;
       },
       onRelease: (shard) => this.forget(connectionOf(shard)),
+      beforeRelease: opts.beforeRelease,
       stream: this.pipeline,
       onDispatch: (payload, shard, receivedAt, stream, sideEffects) => {
         dispatches?.inc({ event: payload.t });
