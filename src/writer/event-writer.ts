@@ -141,9 +141,18 @@ export class EventWriter {
     await this.refreshEpochs(entries);
     const events = [];
     let stale = 0;
+    // Events come in runs of one shard: look its current epoch up once per run.
+    let generation = Number.NaN;
+    let shardId = Number.NaN;
+    let current = 0;
     for (const entry of entries) {
       for (const e of entry.events) {
-        if (e.epoch < (this.epochCache.get(`${e.generation}:${e.shardId}`)?.epoch ?? 0)) stale++;
+        if (e.generation !== generation || e.shardId !== shardId) {
+          generation = e.generation;
+          shardId = e.shardId;
+          current = this.epochCache.get(`${generation}:${shardId}`)?.epoch ?? 0;
+        }
+        if (e.epoch < current) stale++;
         else events.push(e.event);
       }
     }
@@ -186,8 +195,13 @@ export class EventWriter {
   private async refreshEpochs(entries: readonly LogEntry<ShardEvent>[]): Promise<void> {
     const now = Date.now();
     const due = new Map<string, { generation: number; shardId: number }>();
+    let last: ShardEvent | undefined;
     for (const entry of entries) {
       for (const e of entry.events) {
+        // Same shard and epoch as the event before: already looked at.
+        if (last && e.generation === last.generation && e.shardId === last.shardId && e.epoch === last.epoch)
+          continue;
+        last = e;
         const key = `${e.generation}:${e.shardId}`;
         if (due.has(key)) continue;
         const cached = this.epochCache.get(key);
