@@ -91,6 +91,8 @@ export class EventPipeline {
   private readonly queued = new Map<string, Queued>();
   private readonly shards = new Map<string, Tracked>();
   private timer: NodeJS.Timeout | undefined;
+  /** A sendAll is chained behind the one in progress and has not started yet. */
+  private sendQueued = false;
   private sending: Promise<void> = Promise.resolve();
   private readonly opts: EventPipelineOptions;
   private readonly appended: Counter | undefined;
@@ -197,13 +199,26 @@ export class EventPipeline {
   }
 
   private arm(): void {
-    if (!this.timer && !this.closed) this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
+    // A send already queued takes whatever is buffered when it runs: no timer needed meanwhile.
+    if (!this.timer && !this.sendQueued && !this.closed) {
+      this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
+    }
   }
 
   private kick(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.sending = this.sending.then(() => this.sendAll());
+    if (this.sendQueued) return; // at most one send waits behind the one in progress
+    this.sendQueued = true;
+    this.sending = this.sending.then(async () => {
+      this.sendQueued = false;
+      try {
+        await this.sendAll();
+      } catch (err) {
+        // Not an append failure (those are retried inside); keep the chain alive for the next send.
+        this.logger.error({ err }, 'event pipeline send failed');
+      }
+    });
   }
 
   private checkpointsDue(): boolean {
