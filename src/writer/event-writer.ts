@@ -10,8 +10,10 @@ export interface EventWriterOptions {
   readonly consumer: string;
   /**
    * Log entries read per round, ingested in one transaction (each packs up to the log's pack size, so up
-   * to ~5,000 events by default): a commit writes every index page the batch touched, so larger batches
-   * cost less per event.
+   * to ~10,000 events by default). A commit writes every index page the batch touched (about one per busy
+   * guild), so larger batches cost less per event: storing 200k events took ~9.9 µs each in batches of
+   * 5,000, ~8.6 µs in 10,000, ~7.7 µs in 20,000. The price is the time one batch holds the event loop
+   * (~80 ms at 10,000 when catching up a backlog; a live stream gives smaller batches).
    */
   readonly entriesPerRead: number;
   readonly blockMs: number;
@@ -23,7 +25,7 @@ export interface EventWriterOptions {
 
 export const EVENT_WRITER_DEFAULTS = {
   consumer: 'api-0',
-  entriesPerRead: 50,
+  entriesPerRead: 100,
   blockMs: 200,
   reclaimIdleMs: 30_000,
   compactEveryMs: 5_000,
