@@ -269,7 +269,7 @@ export class EventStore {
       ),
       clearJournal: sqlite.prepare('DELETE FROM rollup_journal'),
     };
-    this.nextBatch = ((this.stmt.maxBatch.get() as { id: number }).id || 0) + 1;
+    this.nextBatch = Math.max(((this.stmt.maxBatch.get() as { id: number }).id || 0) + 1, this.batchClock());
     this.recoverJournal();
     this.compactTx = sqlite.transaction(() => {
       const { hourly, daily, active } = this.stmt;
@@ -306,10 +306,20 @@ export class EventStore {
         addToDeltas(this.pending, e.guildId, e.ts, e.channelId ?? null, e.userId ?? null, e.kind);
       }
       this.pendingBatches++;
-      this.nextBatch++;
+      this.nextBatch = Math.max(this.nextBatch + 1, this.batchClock());
       if (this.pendingCells >= this.compactThreshold) this.compact();
     }
     return result;
+  }
+
+  /**
+   * The smallest batch id to use now: microseconds of the clock. Batch ids must never repeat, also across
+   * restarts: compaction empties the journal, so the journal's largest id alone would start over at 1
+   * after a restart, and recovering from a later crash would count again the older, already folded events
+   * stamped with the same id. Ids taken from the clock keep increasing across restarts.
+   */
+  private batchClock(): number {
+    return Math.trunc(this.now()) * 1000;
   }
 
   /** Rebuilds the pending aggregate from the events of batches journalled but not folded (after a crash). */

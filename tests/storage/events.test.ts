@@ -296,6 +296,30 @@ describe('rollups', () => {
   });
 });
 
+describe('restarts', () => {
+  it('a crash after a restart that followed a compaction recounts only the unfolded batch', async () => {
+    const s = setup();
+    const opts = { dataDir: s.dir.path, databaseFile: 'test.sqlite', busyTimeoutMs: 1000 };
+    const ts = Date.UTC(2026, 10, 6, 9);
+    expect(s.storage.events.ingest([ev(ts, {}, 'r1'), ev(ts + 1, {}, 'r2')]).inserted).toBe(2);
+    expect(s.storage.events.compact()).toBe(1); // folded: the journal is empty again
+    await s.storage.close();
+    // Restart, one more batch, then a crash before it is folded.
+    const second = openStorage(opts, { migrate: true });
+    expect(second.events.ingest([ev(ts + 2, {}, 'r3')]).inserted).toBe(1);
+    await second.close();
+    const third = openStorage(opts, { migrate: true });
+    cleanups.push(() => third.close());
+    expect(third.events.pendingRollupBatches).toBe(1);
+    expect(
+      third.events.series({ guildId: G1, fromMs: ts - 3_600_000, toMs: ts + 3_600_000, bucket: 'hour' }),
+    ).toEqual([{ bucket_ms: ts, count: 3 }]);
+    expect(third.events.activeUsers({ guildId: G1, fromMs: ts - 86_400_000, toMs: ts + 86_400_000 })).toEqual(
+      [{ day_ms: Date.UTC(2026, 10, 6), users: 1 }],
+    );
+  });
+});
+
 describe('live stream', () => {
   it('time-ordered ids with late events, replays and in-batch copies: stored once, rollups equal GROUP BY', () => {
     const s = setup();
