@@ -67,6 +67,8 @@ const invalid: unknown[] = [
   { ...base, guildId: '123456789012345678901' },
   { ...base, guildId: '12a' },
   { ...base, guildId: ' 1' },
+  { ...base, guildId: '١٢٣' },
+  { ...base, guildId: '12\n' },
   { ...base, guildId: 1100 },
   { ...base, channelId: '' },
   { ...base, channelId: 5 },

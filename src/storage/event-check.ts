@@ -2,7 +2,6 @@ import { EVENT_ID_PATTERN } from './event-id.js';
 import { isEventKind } from './event-kinds.js';
 import type { ActivityEvent } from './events.js';
 
-const SNOWFLAKE = /^\d{1,20}$/;
 const KEYS: ReadonlySet<string> = new Set(['id', 'ts', 'guildId', 'channelId', 'userId', 'kind', 'attrs']);
 
 /**
@@ -31,7 +30,7 @@ export function isWellFormedEvent(raw: unknown): raw is ActivityEvent {
     Number.isSafeInteger(ts) &&
     ts >= 0 &&
     typeof guildId === 'string' &&
-    SNOWFLAKE.test(guildId) &&
+    isSnowflake(guildId) &&
     isOptionalSnowflake(channelId) &&
     isOptionalSnowflake(userId) &&
     isEventKind(kind) &&
@@ -40,7 +39,17 @@ export function isWellFormedEvent(raw: unknown): raw is ActivityEvent {
 }
 
 function isOptionalSnowflake(v: unknown): boolean {
-  return v === undefined || v === null || (typeof v === 'string' && SNOWFLAKE.test(v));
+  return v === undefined || v === null || (typeof v === 'string' && isSnowflake(v));
+}
+
+/** `/^\d{1,20}$/` without a regex call (three per event on the hot path). */
+function isSnowflake(s: string): boolean {
+  if (s.length === 0 || s.length > 20) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** A plain object whose own keys are all strings and none is `__proto__` (which the schema drops). */
