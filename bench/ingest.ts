@@ -122,10 +122,18 @@ async function endToEnd(
   try {
     const seconds = await timed(async () => {
       shard.start();
-      // The writer drains until every row is stored; a failed shard side ends the run instead.
+      // The writer drains until every row is stored. A failed shard side, or no progress for 30 s (say the
+      // shard side appended to another log), ends the run with an error instead of waiting forever.
       let failed: unknown;
       shard.done.catch((err: unknown) => (failed = err));
-      while (stored < rows.length && failed === undefined) stored += await writer.step();
+      let progressAt = Date.now();
+      while (stored < rows.length && failed === undefined) {
+        const n = await writer.step();
+        stored += n;
+        if (n > 0) progressAt = Date.now();
+        else if (Date.now() - progressAt > 30_000)
+          throw new Error(`writer stalled at ${stored} of ${rows.length} events`);
+      }
       if (failed !== undefined) throw failed;
       const appended = await shard.done;
       if (appended.appended !== rows.length || appended.durable !== rows.length)
