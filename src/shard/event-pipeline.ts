@@ -48,6 +48,15 @@ interface Buffered {
   readonly seq: number;
 }
 
+/** The gateway seqs of one stream's buffered events, oldest first from `at` (a queue without shifting). */
+interface Queued {
+  seqs: number[];
+  at: number;
+}
+
+/** Below this many consumed slots a queue is not compacted (compaction copies what is left). */
+const COMPACT_MIN = 1024;
+
 interface Tracked {
   sessionId: string;
   /** Highest gateway seq whose dispatch was fully handled (its events pushed). */
@@ -72,9 +81,18 @@ interface Tracked {
  * pipeline.processed(key, 7);
  */
 export class EventPipeline {
+  /** Buffered events in push order; the oldest is at `head` (consumed slots are dropped in bulk). */
   private buffer: Buffered[] = [];
+  private head = 0;
+  /** The events at `head` being appended right now, in total and per stream key. */
+  private inFlight = 0;
+  private inFlightByKey = new Map<string, number>();
+  /** Per stream key, the seqs of its buffered events: where a stream's first event still buffered is. */
+  private readonly queued = new Map<string, Queued>();
   private readonly shards = new Map<string, Tracked>();
   private timer: NodeJS.Timeout | undefined;
+  /** A sendAll is chained behind the one in progress and has not started yet. */
+  private sendQueued = false;
   private sending: Promise<void> = Promise.resolve();
   private readonly opts: EventPipelineOptions;
   private readonly appended: Counter | undefined;
@@ -103,7 +121,7 @@ export class EventPipeline {
   }
 
   get buffered(): number {
-    return this.buffer.length;
+    return this.buffer.length - this.head;
   }
 
   /** The checkpoint a previous owner left for a shard session stream (null when none). */
@@ -132,14 +150,26 @@ export class EventPipeline {
 
   push(key: string, seq: number, e: ShardEvent): void {
     this.buffer.push({ e, key, seq });
-    if (this.buffer.length > this.opts.maxBuffered) {
-      const over = this.buffer.length - this.opts.maxBuffered;
-      this.buffer.splice(0, over);
-      this.dropped?.inc(over);
-      this.logger.error({ dropped: over }, 'event buffer full; oldest events dropped');
-    }
-    if (this.buffer.length >= this.opts.maxBatch) this.kick();
+    let q = this.queued.get(key);
+    if (!q) this.queued.set(key, (q = { seqs: [], at: 0 }));
+    q.seqs.push(seq);
+    const over = this.buffered - this.opts.maxBuffered;
+    if (over > 0) this.dropOldest(over);
+    if (this.buffered >= this.opts.maxBatch) this.kick();
     else this.arm();
+  }
+
+  /** Drops the `n` oldest buffered events that are not being appended right now. */
+  private dropOldest(n: number): void {
+    const dropped = this.buffer.splice(this.head + this.inFlight, n);
+    for (const b of dropped) {
+      // The oldest of its stream after the stream's in-flight events, as the buffer keeps push order.
+      const q = this.queued.get(b.key)!;
+      q.seqs.splice(q.at + (this.inFlightByKey.get(b.key) ?? 0), 1);
+      if (q.at === q.seqs.length) this.queued.delete(b.key);
+    }
+    this.dropped?.inc(dropped.length);
+    this.logger.error({ dropped: dropped.length }, 'event buffer full; oldest events dropped');
   }
 
   /** Marks a dispatch (and every earlier one) of the stream as handled, events or not. */
@@ -156,7 +186,7 @@ export class EventPipeline {
     for (let i = 0; i < attempts; i++) {
       this.kick();
       await this.sending;
-      if (this.buffer.length === 0 && !this.checkpointsDue()) return;
+      if (this.buffered === 0 && !this.checkpointsDue()) return;
       await new Promise((r) => setTimeout(r, 100 * (i + 1)));
     }
   }
@@ -165,18 +195,30 @@ export class EventPipeline {
     this.closed = true;
     clearTimeout(this.timer);
     await this.flush();
-    if (this.buffer.length > 0)
-      this.logger.error({ lost: this.buffer.length }, 'events not appended at shutdown');
+    if (this.buffered > 0) this.logger.error({ lost: this.buffered }, 'events not appended at shutdown');
   }
 
   private arm(): void {
-    if (!this.timer && !this.closed) this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
+    // A send already queued takes whatever is buffered when it runs: no timer needed meanwhile.
+    if (!this.timer && !this.sendQueued && !this.closed) {
+      this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
+    }
   }
 
   private kick(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.sending = this.sending.then(() => this.sendAll());
+    if (this.sendQueued) return; // at most one send waits behind the one in progress
+    this.sendQueued = true;
+    this.sending = this.sending.then(async () => {
+      this.sendQueued = false;
+      try {
+        await this.sendAll();
+      } catch (err) {
+        // Not an append failure (those are retried inside); keep the chain alive for the next send.
+        this.logger.error({ err }, 'event pipeline send failed');
+      }
+    });
   }
 
   private checkpointsDue(): boolean {
@@ -185,19 +227,17 @@ export class EventPipeline {
   }
 
   private async sendAll(): Promise<void> {
-    while (this.buffer.length > 0 || this.checkpointsDue()) {
-      const batch = this.buffer.slice(0, this.opts.maxBatch);
+    while (this.buffered > 0 || this.checkpointsDue()) {
+      const batch = this.buffer.slice(this.head, this.head + this.opts.maxBatch);
+      const perKey = new Map<string, number>();
+      for (const b of batch) perKey.set(b.key, (perKey.get(b.key) ?? 0) + 1);
       // After this batch, a stream is durable up to just before its first event still buffered, or up
       // to everything it processed when none is left.
-      const firstLeft = new Map<string, number>();
-      for (let i = batch.length; i < this.buffer.length; i++) {
-        const b = this.buffer[i]!;
-        if (!firstLeft.has(b.key)) firstLeft.set(b.key, b.seq);
-      }
       const advances: [Tracked, number][] = [];
       const checkpoints: Checkpoint[] = [];
       for (const [key, t] of this.shards) {
-        const left = firstLeft.get(key);
+        const q = this.queued.get(key);
+        const left = q?.seqs[q.at + (perKey.get(key) ?? 0)];
         const durable = left === undefined ? t.processed : Math.min(t.processed, left - 1);
         if (durable > t.durable) {
           advances.push([t, durable]);
@@ -209,22 +249,48 @@ export class EventPipeline {
         }
       }
       if (batch.length === 0 && checkpoints.length === 0) return;
+      this.inFlight = batch.length;
+      this.inFlightByKey = perKey;
       try {
         await this.log.append(
           batch.map((b) => b.e),
           checkpoints,
         );
       } catch (err) {
-        this.logger.warn({ err, buffered: this.buffer.length }, 'event log append failed; will retry');
+        this.logger.warn({ err, buffered: this.buffered }, 'event log append failed; will retry');
         if (!this.timer && !this.closed) this.timer = setTimeout(() => this.kick(), 500);
         return;
+      } finally {
+        this.inFlight = 0;
+        this.inFlightByKey = new Map();
       }
-      this.buffer.splice(0, batch.length);
+      this.consume(batch.length, perKey);
       this.appended?.inc(batch.length);
       for (const [t, durable] of advances) {
         if (durable <= t.durable) continue;
         t.durable = durable;
         t.onDurable?.(durable);
+      }
+    }
+  }
+
+  /** Removes the `n` oldest buffered events (just appended; `perKey` of them per stream key). */
+  private consume(n: number, perKey: ReadonlyMap<string, number>): void {
+    this.head += n;
+    if (this.head === this.buffer.length) {
+      this.buffer = [];
+      this.head = 0;
+    } else if (this.head >= COMPACT_MIN && this.head * 2 >= this.buffer.length) {
+      this.buffer = this.buffer.slice(this.head);
+      this.head = 0;
+    }
+    for (const [key, k] of perKey) {
+      const q = this.queued.get(key)!;
+      q.at += k;
+      if (q.at === q.seqs.length) this.queued.delete(key);
+      else if (q.at >= COMPACT_MIN && q.at * 2 >= q.seqs.length) {
+        q.seqs = q.seqs.slice(q.at);
+        q.at = 0;
       }
     }
   }

@@ -31,5 +31,18 @@ describe('event ids', () => {
   it('reject malformed ids', () => {
     expect(eventTime('nope')).toBeUndefined();
     expect(eventTime('I'.repeat(26))).toBeUndefined();
+    // Exactly the strings EVENT_ID_PATTERN refuses: one character changed anywhere in a valid id (past
+    // the first, whose large digits would overflow the 48-bit time).
+    const id = eventId(ts, 'x');
+    for (let i = 1; i < id.length; i++) {
+      for (const c of ['I', 'L', 'O', 'U', 'a', 'z', '-', ' ', 'é', '\u0100', '0', 'Z']) {
+        const bad = id.slice(0, i) + c + id.slice(i + 1);
+        expect(eventTime(bad) !== undefined, bad).toBe(EVENT_ID_PATTERN.test(bad));
+      }
+    }
+    expect(eventTime(`Z${id.slice(1)}`)).toBeUndefined();
+    expect(eventTime(`i${id.slice(1)}`)).toBeUndefined();
+    expect(eventTime(id.slice(1))).toBeUndefined();
+    expect(eventTime(`${id}0`)).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod';
+import { isWellFormedEvent } from './event-check.js';
 import { EVENT_ID_PATTERN, eventTime } from './event-id.js';
 import { EVENT_KINDS, type EventKind, PASSIVE_KINDS } from './event-kinds.js';
 import { DAY_MS, HOUR_MS, monthBounds, monthKey, monthsBetween, partitionTable } from './partitions.js';
@@ -100,67 +101,67 @@ export function partitionDdl(table: string): string {
     CREATE INDEX IF NOT EXISTS ${table}_guild_ts ON ${table} (guild_id, ts);`;
 }
 
-const SEP = '\u0001';
+/**
+ * Counts per integer key (hour or day index) where consecutive events nearly always share the key: the
+ * latest key has a slot of its own and only the others sit in a map.
+ */
+class KeyCounts {
+  private key: number;
+  private n = 1;
+  private rest: Map<number, number> | undefined;
+
+  /** Starts with one count for `key`. */
+  constructor(key: number) {
+    this.key = key;
+  }
+
+  /** Adds one to `key`; true when it had no count yet. */
+  add(key: number): boolean {
+    if (key === this.key) {
+      this.n++;
+      return false;
+    }
+    const rest = (this.rest ??= new Map());
+    rest.set(this.key, this.n);
+    const had = rest.get(key);
+    if (had !== undefined) rest.delete(key);
+    this.key = key;
+    this.n = (had ?? 0) + 1;
+    return had === undefined;
+  }
+
+  forEach(fn: (key: number, n: number) => void): void {
+    fn(this.key, this.n);
+    this.rest?.forEach((n, key) => fn(key, n));
+  }
+}
 
 /** One rollup cell (guild, channel, kind) and its counts per hour and per day index. */
 interface Cell {
-  readonly guild: string;
   readonly channel: string;
   readonly kind: string;
-  readonly hours: Map<number, number>;
-  readonly days: Map<number, number>;
+  readonly hours: KeyCounts;
+  readonly days: KeyCounts;
+}
+
+/** A guild's rollup cells (channel → kind → cell) and its active users per day index. */
+interface GuildDeltas {
+  readonly cells: Map<string, Map<string, Cell>>;
+  readonly active: Map<number, Set<string>>;
 }
 
 /**
- * Rollup deltas, shaped for a cheap hot path: one short key per (guild, channel, kind) cell with integer
- * hour/day indexes inside, and guild → day index → users for daily active users. `size` counts entries.
+ * Rollup deltas, shaped for a cheap hot path: guild → channel → kind cells (nested maps, no composite
+ * string keys to build per event) with integer hour/day indexes inside, and guild → day index → users for
+ * daily active users. `size` counts entries (hour and day counts, active users).
  */
 interface Deltas {
-  readonly cells: Map<string, Cell>;
-  readonly active: Map<string, Map<number, Set<string>>>;
+  readonly guilds: Map<string, GuildDeltas>;
   size: number;
 }
 
 function emptyDeltas(): Deltas {
-  return { cells: new Map(), active: new Map(), size: 0 };
-}
-
-function bump(m: Map<number, number>, k: number, n: number): boolean {
-  const v = m.get(k);
-  m.set(k, (v ?? 0) + n);
-  return v === undefined;
-}
-
-function cellOf(d: Deltas, guild: string, channel: string, kind: string): Cell {
-  const key = guild + SEP + channel + SEP + kind;
-  let cell = d.cells.get(key);
-  if (!cell) {
-    cell = { guild, channel, kind, hours: new Map(), days: new Map() };
-    d.cells.set(key, cell);
-  }
-  return cell;
-}
-
-function addActive(d: Deltas, guild: string, day: number, user: string): void {
-  let byDay = d.active.get(guild);
-  if (!byDay) d.active.set(guild, (byDay = new Map()));
-  let users = byDay.get(day);
-  if (!users) byDay.set(day, (users = new Set()));
-  if (!users.has(user)) {
-    users.add(user);
-    d.size++;
-  }
-}
-
-function mergeDeltas(into: Deltas, from: Deltas): void {
-  for (const c of from.cells.values()) {
-    const cell = cellOf(into, c.guild, c.channel, c.kind);
-    for (const [h, n] of c.hours) if (bump(cell.hours, h, n)) into.size++;
-    for (const [day, n] of c.days) if (bump(cell.days, day, n)) into.size++;
-  }
-  for (const [guild, byDay] of from.active) {
-    for (const [day, users] of byDay) for (const u of users) addActive(into, guild, day, u);
-  }
+  return { guilds: new Map(), size: 0 };
 }
 
 function addToDeltas(
@@ -171,11 +172,27 @@ function addToDeltas(
   userId: string | null,
   kind: EventKind,
 ): void {
-  const cell = cellOf(d, guildId, channelId ?? '', kind);
+  let g = d.guilds.get(guildId);
+  if (!g) d.guilds.set(guildId, (g = { cells: new Map(), active: new Map() }));
+  const channel = channelId ?? '';
+  let byKind = g.cells.get(channel);
+  if (!byKind) g.cells.set(channel, (byKind = new Map()));
+  const hour = Math.floor(ts / HOUR_MS);
   const day = Math.floor(ts / DAY_MS);
-  if (bump(cell.hours, Math.floor(ts / HOUR_MS), 1)) d.size++;
-  if (bump(cell.days, day, 1)) d.size++;
-  if (userId !== null && !PASSIVE_KINDS.has(kind)) addActive(d, guildId, day, userId);
+  const cell = byKind.get(kind);
+  if (!cell) {
+    byKind.set(kind, { channel, kind, hours: new KeyCounts(hour), days: new KeyCounts(day) });
+    d.size += 2;
+  } else {
+    if (cell.hours.add(hour)) d.size++;
+    if (cell.days.add(day)) d.size++;
+  }
+  if (userId === null || PASSIVE_KINDS.has(kind)) return;
+  let users = g.active.get(day);
+  if (!users) g.active.set(day, (users = new Set()));
+  const before = users.size;
+  users.add(userId);
+  if (users.size !== before) d.size++;
 }
 
 /**
@@ -185,7 +202,7 @@ function addToDeltas(
  *
  * Rollups are maintained in two atomic steps so that a batch costs one extra row, not one upsert per
  * rollup cell: each ingest transaction stamps its events with a batch id, writes ONE `rollup_journal` row
- * for the batch, and (after commit) merges the batch's aggregated deltas into an in-memory pending
+ * for the batch, and (after commit) adds the batch's newly stored events to an in-memory pending
  * aggregate; {@link compact} upserts that aggregate into `rollup_hourly`, `rollup_daily` and
  * `active_users_daily` and empties the journal, in one transaction. Rollup cells repeat across batches (a
  * busy channel in one hour), so folding many batches at once writes far fewer rows. A crash between the
@@ -199,7 +216,7 @@ function addToDeltas(
  */
 export class EventStore {
   private readonly known = new Set<string>();
-  private readonly inserts = new Map<string, BetterSqlite3.Statement>();
+  private readonly inserts = new Map<string, PartitionInserts>();
   private readonly rollups: boolean;
   private readonly now: () => number;
   private readonly compactThreshold: number;
@@ -216,7 +233,7 @@ export class EventStore {
   private pending = emptyDeltas();
   private pendingBatches = 0;
   private nextBatch: number;
-  private readonly ingestTx: (batch: readonly unknown[]) => IngestResult;
+  private readonly ingestTx: (batch: readonly unknown[]) => { result: IngestResult; stored: ActivityEvent[] };
   private readonly compactTx: () => number;
 
   constructor(
@@ -252,18 +269,22 @@ export class EventStore {
       ),
       clearJournal: sqlite.prepare('DELETE FROM rollup_journal'),
     };
-    this.nextBatch = ((this.stmt.maxBatch.get() as { id: number }).id || 0) + 1;
+    this.nextBatch = Math.max(((this.stmt.maxBatch.get() as { id: number }).id || 0) + 1, this.batchClock());
     this.recoverJournal();
     this.compactTx = sqlite.transaction(() => {
       const { hourly, daily, active } = this.stmt;
-      for (const c of this.pending.cells.values()) {
-        for (const [h, n] of c.hours) hourly.add(c.guild, h * HOUR_MS, c.channel, c.kind, n);
-        for (const [day, n] of c.days) daily.add(c.guild, day * DAY_MS, c.channel, c.kind, n);
+      for (const [guild, g] of this.pending.guilds) {
+        for (const byKind of g.cells.values()) {
+          for (const c of byKind.values()) {
+            c.hours.forEach((h, n) => hourly.add(guild, h * HOUR_MS, c.channel, c.kind, n));
+            c.days.forEach((day, n) => daily.add(guild, day * DAY_MS, c.channel, c.kind, n));
+          }
+        }
       }
       hourly.flush();
       daily.flush();
-      for (const [guild, byDay] of this.pending.active) {
-        for (const [day, users] of byDay) for (const u of users) active.add(guild, day * DAY_MS, u);
+      for (const [guild, g] of this.pending.guilds) {
+        for (const [day, users] of g.active) for (const u of users) active.add(guild, day * DAY_MS, u);
       }
       active.flush();
       this.stmt.clearJournal.run();
@@ -278,19 +299,28 @@ export class EventStore {
    * count only newly stored rows.
    */
   ingest(batch: readonly unknown[]): IngestResult {
-    this.lastBatchDeltas = undefined;
-    const result = this.ingestTx(batch);
-    if (this.lastBatchDeltas) {
-      mergeDeltas(this.pending, this.lastBatchDeltas);
+    const { result, stored } = this.ingestTx(batch);
+    if (this.rollups && stored.length > 0) {
+      // Committed: the batch's journal row exists, so its events join the pending aggregate.
+      for (const e of stored) {
+        addToDeltas(this.pending, e.guildId, e.ts, e.channelId ?? null, e.userId ?? null, e.kind);
+      }
       this.pendingBatches++;
-      this.nextBatch++;
-      this.lastBatchDeltas = undefined;
+      this.nextBatch = Math.max(this.nextBatch + 1, this.batchClock());
       if (this.pendingCells >= this.compactThreshold) this.compact();
     }
     return result;
   }
 
-  private lastBatchDeltas: Deltas | undefined;
+  /**
+   * The smallest batch id to use now: microseconds of the clock. Batch ids must never repeat, also across
+   * restarts: compaction empties the journal, so the journal's largest id alone would start over at 1
+   * after a restart, and recovering from a later crash would count again the older, already folded events
+   * stamped with the same id. Ids taken from the clock keep increasing across restarts.
+   */
+  private batchClock(): number {
+    return Math.trunc(this.now()) * 1000;
+  }
 
   /** Rebuilds the pending aggregate from the events of batches journalled but not folded (after a crash). */
   private recoverJournal(): void {
@@ -321,21 +351,27 @@ export class EventStore {
     return this.pending.size;
   }
 
-  private ingestRows(batch: readonly unknown[]): IngestResult {
+  private ingestRows(batch: readonly unknown[]): { result: IngestResult; stored: ActivityEvent[] } {
     const rejected: RejectedEvent[] = [];
-    const deltas = emptyDeltas();
-    const months = new Set<string>();
-    const batchId = this.rollups ? this.nextBatch : null;
-    let inserted = 0;
+    // Valid rows by month, first copy of each id only (a later copy in the same batch is a duplicate).
+    const byMonth = new Map<string, ActivityEvent[]>();
+    const seen = new Set<string>();
     let duplicates = 0;
+    let rows: ActivityEvent[] = [];
+    let monthStart = 0;
+    let monthEnd = 0;
     for (let i = 0; i < batch.length; i++) {
       const raw = batch[i];
-      const parsed = activityEventSchema.safeParse(raw);
-      if (!parsed.success) {
-        rejected.push({ index: i, id: idOf(raw), reason: describeIssues(parsed.error) });
-        continue;
+      let e: ActivityEvent;
+      if (isWellFormedEvent(raw)) e = raw;
+      else {
+        const parsed = activityEventSchema.safeParse(raw);
+        if (!parsed.success) {
+          rejected.push({ index: i, id: idOf(raw), reason: describeIssues(parsed.error) });
+          continue;
+        }
+        e = parsed.data;
       }
-      const e = parsed.data;
       const idTs = eventTime(e.id);
       if (idTs !== e.ts) {
         rejected.push({
@@ -345,46 +381,99 @@ export class EventStore {
         });
         continue;
       }
-      const channel = e.channelId ?? null;
-      const user = e.userId ?? null;
-      const month = monthKey(e.ts);
-      const changes = this.insertFor(month).run(
-        e.id,
-        e.ts,
-        e.guildId,
-        channel,
-        user,
-        e.kind,
-        e.attrs === undefined ? null : JSON.stringify(e.attrs),
-        batchId,
-      ).changes;
-      if (changes === 0) {
+      if (seen.has(e.id)) {
         duplicates++;
         continue;
       }
-      inserted++;
-      if (!this.rollups) continue;
-      months.add(month);
-      addToDeltas(deltas, e.guildId, e.ts, channel, user, e.kind);
+      seen.add(e.id);
+      if (e.ts < monthStart || e.ts >= monthEnd) {
+        const month = monthKey(e.ts);
+        ({ startMs: monthStart, endMs: monthEnd } = monthBounds(month));
+        let r = byMonth.get(month);
+        if (!r) byMonth.set(month, (r = []));
+        rows = r;
+      }
+      rows.push(e);
+    }
+    const months: string[] = [];
+    const batchId = this.rollups ? this.nextBatch : null;
+    let inserted = 0;
+    let stored: ActivityEvent[] = [];
+    for (const [month, monthRows] of byMonth) {
+      const newRows = this.insertMonth(month, monthRows, batchId);
+      duplicates += monthRows.length - newRows.length;
+      inserted += newRows.length;
+      if (newRows.length === 0) continue;
+      months.push(month);
+      stored = stored.length === 0 ? newRows : stored.concat(newRows);
     }
     if (batchId !== null && inserted > 0) {
-      this.stmt.journal.run(batchId, this.now(), JSON.stringify([...months]));
-      // The in-memory aggregate and batch counter change only once the transaction commits (see ingest()).
-      this.lastBatchDeltas = deltas;
+      this.stmt.journal.run(batchId, this.now(), JSON.stringify(months));
     }
-    return { inserted, duplicates, rejected };
+    // The in-memory aggregate and batch counter change only once the transaction commits (see ingest()).
+    return { result: { inserted, duplicates, rejected }, stored };
   }
 
-  private insertFor(month: string): BetterSqlite3.Statement {
-    let stmt = this.inserts.get(month);
-    if (!stmt) {
-      this.ensurePartition(month);
-      stmt = this.sqlite.prepare(
-        `INSERT OR IGNORE INTO ${partitionTable(month)} (id, ts, guild_id, channel_id, user_id, kind, attrs, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      this.inserts.set(month, stmt);
+  /**
+   * Inserts a month's valid rows (distinct ids) into its partition; returns the rows newly stored (the
+   * others were stored before). Rows with an id above the largest id stored in the partition cannot be
+   * there yet, so they go in with multi-row statements (ids encode time: in a live stream that is
+   * nearly every row); the others, replays and late arrivals, go one by one with `INSERT OR IGNORE`.
+   */
+  private insertMonth(
+    month: string,
+    rows: readonly ActivityEvent[],
+    batchId: number | null,
+  ): ActivityEvent[] {
+    const part = this.insertFor(month);
+    const maxId = part.maxId.get() as string | null | undefined;
+    const fresh: ActivityEvent[] = [];
+    const stored: ActivityEvent[] = [];
+    for (const e of rows) {
+      if (maxId === null || maxId === undefined || e.id > maxId) fresh.push(e);
+      else if (part.one.run(...rowValues(e, batchId)).changes > 0) stored.push(e);
     }
-    return stmt;
+    const params: unknown[] = new Array<unknown>(INSERT_CHUNK * ROW_WIDTH);
+    let i = 0;
+    for (; i + INSERT_CHUNK <= fresh.length; i += INSERT_CHUNK) {
+      let p = 0;
+      for (let k = i; k < i + INSERT_CHUNK; k++) {
+        const e = fresh[k]!;
+        params[p++] = e.id;
+        params[p++] = e.ts;
+        params[p++] = e.guildId;
+        params[p++] = e.channelId ?? null;
+        params[p++] = e.userId ?? null;
+        params[p++] = e.kind;
+        params[p++] = e.attrs === undefined ? null : JSON.stringify(e.attrs);
+        params[p++] = batchId;
+      }
+      const changes = part.chunk.run(params).changes;
+      if (changes !== INSERT_CHUNK) throw freshRowsLost(month, changes, INSERT_CHUNK);
+    }
+    for (; i < fresh.length; i++) {
+      const changes = part.one.run(...rowValues(fresh[i]!, batchId)).changes;
+      if (changes !== 1) throw freshRowsLost(month, changes, 1);
+    }
+    for (const e of fresh) stored.push(e);
+    return stored;
+  }
+
+  private insertFor(month: string): PartitionInserts {
+    let stmts = this.inserts.get(month);
+    if (!stmts) {
+      this.ensurePartition(month);
+      const table = partitionTable(month);
+      const head = `INSERT OR IGNORE INTO ${table} (id, ts, guild_id, channel_id, user_id, kind, attrs, batch) VALUES `;
+      const tuple = `(${Array.from({ length: ROW_WIDTH }, () => '?').join(', ')})`;
+      stmts = {
+        one: this.sqlite.prepare(head + tuple),
+        chunk: this.sqlite.prepare(head + Array.from({ length: INSERT_CHUNK }, () => tuple).join(', ')),
+        maxId: this.sqlite.prepare(`SELECT MAX(id) FROM ${table}`).pluck(),
+      };
+      this.inserts.set(month, stmts);
+    }
+    return stmts;
   }
 
   /**
@@ -595,6 +684,41 @@ class MultiRowWriter {
       `${this.head} ${Array.from({ length: rows }, () => tuple).join(', ')}${this.tail}`,
     );
   }
+}
+
+/** Rows per multi-row insert statement (one statement per row costs about a fifth more). */
+const INSERT_CHUNK = 50;
+/** Columns bound per inserted row. */
+const ROW_WIDTH = 8;
+
+/** The prepared inserts of one month partition. */
+interface PartitionInserts {
+  /** One row, `INSERT OR IGNORE` (its `changes` tells a new row from a stored one). */
+  readonly one: BetterSqlite3.Statement;
+  /** {@link INSERT_CHUNK} rows at once. */
+  readonly chunk: BetterSqlite3.Statement;
+  /** The largest id stored (plucked; null when empty). */
+  readonly maxId: BetterSqlite3.Statement;
+}
+
+function rowValues(e: ActivityEvent, batchId: number | null): unknown[] {
+  return [
+    e.id,
+    e.ts,
+    e.guildId,
+    e.channelId ?? null,
+    e.userId ?? null,
+    e.kind,
+    e.attrs === undefined ? null : JSON.stringify(e.attrs),
+    batchId,
+  ];
+}
+
+/** Rows above the largest stored id were not all inserted: only a second writer could cause it. */
+function freshRowsLost(month: string, changes: number, expected: number): Error {
+  return new Error(
+    `events_${month}: ${changes} of ${expected} rows with ids above the largest stored id were inserted; is another process writing the partition?`,
+  );
 }
 
 function idOf(raw: unknown): string | undefined {

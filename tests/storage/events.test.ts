@@ -296,6 +296,127 @@ describe('rollups', () => {
   });
 });
 
+describe('restarts', () => {
+  it('a crash after a restart that followed a compaction recounts only the unfolded batch', async () => {
+    const s = setup();
+    const opts = { dataDir: s.dir.path, databaseFile: 'test.sqlite', busyTimeoutMs: 1000 };
+    const ts = Date.UTC(2026, 10, 6, 9);
+    expect(s.storage.events.ingest([ev(ts, {}, 'r1'), ev(ts + 1, {}, 'r2')]).inserted).toBe(2);
+    expect(s.storage.events.compact()).toBe(1); // folded: the journal is empty again
+    await s.storage.close();
+    // Restart, one more batch, then a crash before it is folded.
+    const second = openStorage(opts, { migrate: true });
+    expect(second.events.ingest([ev(ts + 2, {}, 'r3')]).inserted).toBe(1);
+    await second.close();
+    const third = openStorage(opts, { migrate: true });
+    cleanups.push(() => third.close());
+    expect(third.events.pendingRollupBatches).toBe(1);
+    expect(
+      third.events.series({ guildId: G1, fromMs: ts - 3_600_000, toMs: ts + 3_600_000, bucket: 'hour' }),
+    ).toEqual([{ bucket_ms: ts, count: 3 }]);
+    expect(third.events.activeUsers({ guildId: G1, fromMs: ts - 86_400_000, toMs: ts + 86_400_000 })).toEqual(
+      [{ day_ms: Date.UTC(2026, 10, 6), users: 1 }],
+    );
+  });
+});
+
+describe('live stream', () => {
+  it('time-ordered ids with late events, replays and in-batch copies: stored once, rollups equal GROUP BY', () => {
+    const s = setup();
+    let seed = 77;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const guilds = Array.from({ length: 30 }, (_, i) => String(1_100_000_000_000_000_000n + BigInt(i)));
+    const kinds: EventKind[] = ['message', 'message', 'reaction_add', 'member_join', 'voice_join'];
+    // Four hours across the October/November boundary (two partitions, hour and day boundaries).
+    const start = Date.UTC(2026, 9, 31, 22);
+    const span = 4 * 3_600_000;
+    const make = (i: number, ts: number): ActivityEvent => {
+      const g = Math.floor(rnd() * rnd() * guilds.length);
+      return {
+        id: eventId(ts, `live:${i}`),
+        ts,
+        guildId: guilds[g]!,
+        channelId:
+          rnd() < 0.1 ? null : String(1_200_000_000_000_000_000n + BigInt(g * 10 + Math.floor(rnd() * 4))),
+        userId: rnd() < 0.05 ? null : String(1_300_000_000_000_000_000n + BigInt(Math.floor(rnd() * 300))),
+        kind: kinds[Math.floor(rnd() * kinds.length)]!,
+        ...(rnd() < 0.5 ? { attrs: { len: i % 200 } } : {}),
+      };
+    };
+    const N = 40_000;
+    const stream = Array.from({ length: N }, (_, i) => make(i, start + Math.floor((i / N) * span)));
+    const seen = new Set<string>();
+    let expectDup = 0;
+    let inserted = 0;
+    let duplicates = 0;
+    let late = N;
+    for (let i = 0; i < N; i += 1000) {
+      const batch = stream.slice(i, i + 1000);
+      // In-batch copies (a shard's retried append), replays of stored events (a reshard overlap), and
+      // events never seen that are older than everything stored (a slow shard): the last two have ids
+      // below the partition's largest id.
+      for (let k = 0; k < 20; k++) batch.push(batch[Math.floor(rnd() * 1000)]!);
+      for (let k = 0; k < 20 && i > 0; k++) batch.push(stream[Math.floor(rnd() * i)]!);
+      for (let k = 0; k < 10 && i > 0; k++) {
+        const e = make(late++, stream[Math.floor(rnd() * i)]!.ts);
+        stream.push(e);
+        batch.splice(Math.floor(rnd() * batch.length), 0, e);
+      }
+      for (const e of batch) {
+        if (seen.has(e.id)) expectDup++;
+        seen.add(e.id);
+      }
+      const r = s.storage.events.ingest(batch);
+      expect(r.rejected).toEqual([]);
+      inserted += r.inserted;
+      duplicates += r.duplicates;
+    }
+    expect(inserted).toBe(seen.size);
+    expect(duplicates).toBe(expectDup);
+    expect(duplicates).toBeGreaterThan(1500);
+    // Most rows went in with multi-row statements; late events and replays one by one.
+    const multi = s.statements.filter((q) => /INSERT OR IGNORE INTO events_.*\), \(/s.test(q)).length;
+    expect(multi).toBeGreaterThan(N / 100);
+
+    const db = s.storage.sqlite;
+    const tables = s.storage.events.partitions().map((p) => p.table);
+    expect(tables).toEqual(['events_2026_10', 'events_2026_11']);
+    const raw = `(${tables.map((t) => `SELECT * FROM ${t}`).join(' UNION ALL ')})`;
+    const ids = (db.prepare(`SELECT id FROM ${raw} ORDER BY id`).pluck().all() as string[]).join();
+    expect(ids).toBe([...seen].sort().join());
+    s.storage.events.compact();
+    const order = 'ORDER BY guild_id, bucket_ms, channel_id, kind';
+    for (const [table, width] of [
+      ['rollup_hourly', 3_600_000],
+      ['rollup_daily', 86_400_000],
+    ] as const) {
+      expect(
+        db.prepare(`SELECT guild_id, bucket_ms, channel_id, kind, count FROM ${table} ${order}`).all(),
+      ).toEqual(
+        db
+          .prepare(
+            `SELECT guild_id, ts - ts % ${width} AS bucket_ms, COALESCE(channel_id, '') AS channel_id, kind, COUNT(*) AS count
+               FROM ${raw} GROUP BY 1, 2, 3, 4 ${order}`,
+          )
+          .all(),
+      );
+    }
+    expect(
+      db.prepare('SELECT guild_id, day_ms, user_id FROM active_users_daily ORDER BY 1, 2, 3').all(),
+    ).toEqual(
+      db
+        .prepare(
+          `SELECT DISTINCT guild_id, ts - ts % 86400000 AS day_ms, user_id FROM ${raw}
+             WHERE user_id IS NOT NULL AND kind NOT IN ('member_join', 'member_leave', 'member_update') ORDER BY 1, 2, 3`,
+        )
+        .all(),
+    );
+  });
+});
+
 describe('two guilds', () => {
   it('queries and series never mix guilds', () => {
     const s = setup();
