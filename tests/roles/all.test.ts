@@ -1,7 +1,8 @@
 // `guildhall all` (what `npm start` runs) as a user runs it: one child process with the built-in Discord
 // simulator, the api role, a shard pod and in-memory coordination. A message posted in the simulator must
 // travel gateway → shard → event log → writer → SQLite; the admin login must go through the simulator's
-// OAuth2 (authorize as its test user → callback → tokens) and grant the guilds that user owns there.
+// OAuth2 (authorize as its test user → callback → tokens) and grant the guilds that user owns there; the
+// in-process controller must reshard when the bot outgrows its shard.
 import type { ChildProcess } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,5 +196,51 @@ describe('guildhall all (npm start)', () => {
     expect((await fetch(`${api}/api/v1/guilds/${owned[0]}`, { headers: auth })).status).toBe(200);
     // A guild the bot is in but the user is not: no role, reported as 404 (existence does not leak).
     expect((await fetch(`${api}/api/v1/guilds/${ids[5]}`, { headers: auth })).status).toBe(404);
+  });
+
+  it('reshards in process when the bot outgrows its shard (the controller runs inside role all)', async () => {
+    const own = tempDir();
+    let out = '';
+    const all = spawnCli(['all'], {
+      DATA_DIR: own.path,
+      API_PORT: '0',
+      SIM_PORT: '0',
+      SIM_GUILDS: '12',
+      RECONCILE_INTERVAL_MS: '1000',
+      LEASE_TTL_MS: '3000',
+      JWT_SECRET,
+      LOG_LEVEL: 'info',
+    });
+    all.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitForLine(all, /Stop with Ctrl\+C/, 60_000);
+      const sim = new RegExp('simulator:\\s+(http://[^\\s/]+)').exec(out)![1]!;
+      const api = new RegExp('health:\\s+(http://[^\\s/]+)').exec(out)![1]!;
+      expect(out).toMatch(/shards:\s+1 \(plan generation 1\)/);
+      // 1,500 more guilds: Discord's recommendation becomes 2 shards (> 1 × the 1.25 hysteresis).
+      const res = await fetch(`${sim}/__sim/guilds`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ count: 1500, members: 2 }),
+      });
+      expect(res.status).toBe(200);
+      await waitForLine(all, /"msg":"reshard completed"/, 60_000);
+      expect(out).toMatch(/"msg":"reshard cut over"/);
+      expect(out).toMatch(/"msg":"shard closed for good"/);
+      const metrics = await waitForValue(
+        'the pod holding both new shards',
+        async () => {
+          const text = await (await fetch(`${api}/metrics`)).text();
+          return /guildhall_shards_held\{role="all"\} 2/.test(text) ? text : undefined;
+        },
+        10_000,
+      );
+      expect(metrics).toMatch(/guildhall_plan_shards\{plan="active",role="all"\} 2/);
+    } finally {
+      const exited = new Promise((r) => all.once('exit', r));
+      all.kill('SIGTERM');
+      await exited;
+      own.cleanup();
+    }
   });
 });
