@@ -140,6 +140,18 @@ function upsertGuild(ctx: WriteContext, input: z.infer<typeof guildReport>): voi
   );
 }
 
+/** Marks a guild as left (once); true when it was a member until now. */
+function leaveGuild(ctx: WriteContext, id: string): boolean {
+  const r = ctx.db.run(
+    ctx.db.q
+      .updateTable('guilds')
+      .set({ left_at: ctx.now, updated_at: ctx.now })
+      .where('id', '=', id)
+      .where('left_at', 'is', null),
+  );
+  return r.changes > 0;
+}
+
 export const guildsUpsert = defineWrite(
   'guilds.upsert',
   guildReport,
@@ -168,15 +180,7 @@ export const guildsSync = defineWrite(
   (ctx, input) => {
     for (const g of input.upsert) upsertGuild(ctx, g);
     let left = 0;
-    for (const id of input.leave) {
-      left += ctx.db.run(
-        ctx.db.q
-          .updateTable('guilds')
-          .set({ left_at: ctx.now, updated_at: ctx.now })
-          .where('id', '=', id)
-          .where('left_at', 'is', null),
-      ).changes;
-    }
+    for (const id of input.leave) if (leaveGuild(ctx, id)) left++;
     return { upserted: input.upsert.length, left };
   },
   {
@@ -199,16 +203,7 @@ export const guildsLeave = defineWrite(
   'guilds.leave',
   z.strictObject({ id: snowflake }),
   z.strictObject({ left: z.boolean() }),
-  (ctx, input) => {
-    const r = ctx.db.run(
-      ctx.db.q
-        .updateTable('guilds')
-        .set({ left_at: ctx.now, updated_at: ctx.now })
-        .where('id', '=', input.id)
-        .where('left_at', 'is', null),
-    );
-    return { left: r.changes > 0 };
-  },
+  (ctx, input) => ({ left: leaveGuild(ctx, input.id) }),
   { tags: (i) => [tags.guild(i.id), tags.guildList] },
 );
 

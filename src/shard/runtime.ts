@@ -3,6 +3,7 @@ import { REST } from '@discordjs/rest';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Coordination } from '../coordination/index.js';
+import { dispatchGuildId } from '../discord/dispatch.js';
 import type { Logger } from '../logging/logger.js';
 import { EventPipeline, type EventPipelineOptions, type ShardEvent } from './event-pipeline.js';
 import { GuildStateStore } from './guild-state.js';
@@ -53,14 +54,6 @@ export const EVENT_CLAIM_TTL_MS = 120_000;
  */
 export function dispatchKey(payload: { readonly t: string; readonly d: unknown }): string {
   return createHash('sha1').update(payload.t).update(JSON.stringify(payload.d)).digest('base64url');
-}
-
-function guildOf(payload: GatewayDispatchPayload): string | null {
-  const d = payload.d as { guild_id?: unknown; id?: unknown } | null;
-  if (!d || typeof d !== 'object') return null;
-  if (payload.t === 'GUILD_CREATE' || payload.t === 'GUILD_UPDATE' || payload.t === 'GUILD_DELETE')
-    return typeof d.id === 'string' ? d.id : null;
-  return typeof d.guild_id === 'string' ? d.guild_id : null;
 }
 
 /**
@@ -205,7 +198,7 @@ export class ShardRuntime {
     } else if (payload.t === 'GUILD_DELETE') {
       this.guildsByShard.get(conn)?.delete(payload.d.id);
     }
-    const guild = guildOf(payload);
+    const guild = dispatchGuildId(payload.t, payload.d);
     if (guild === null) return true;
     const owner = this.owner.get(guild);
     return owner === undefined || owner === conn;

@@ -21,6 +21,7 @@ import {
 } from './services.js';
 import { COG_CHANNELS, type GuildCogSettings, type GuildSettings, type SettingsChanged } from './settings.js';
 import { GuildSettingsCache, isCogEnabled } from './settings-cache.js';
+import { dispatchGuildId } from '../../discord/dispatch.js';
 
 /** What a {@link CogHost} cannot run without. */
 export interface CogHostRequiredOptions {
@@ -453,7 +454,7 @@ export class CogHost {
     const event = payload.t as CogEventName;
     const targets = [...this.instances.values()].filter((i) => i.cog.events[event] !== undefined);
     if (targets.length > 0) {
-      const guildId = guildIdOf(event, payload.d);
+      const guildId = dispatchGuildId(event, payload.d);
       let settings: GuildSettings | undefined;
       if (guildId !== null) {
         try {
@@ -477,7 +478,7 @@ export class CogHost {
       );
     }
     if (event === 'GUILD_DELETE') {
-      const id = guildIdOf(event, payload.d);
+      const id = dispatchGuildId(event, payload.d);
       if (id !== null) this.invalidate(id);
     }
   }
@@ -490,18 +491,4 @@ export class CogHost {
   handleInteraction(raw: APIInteraction): Promise<void> {
     return this.router.route(raw);
   }
-}
-
-/** The guild an event belongs to, if any. */
-function guildIdOf(event: string, d: unknown): string | null {
-  if (typeof d !== 'object' || d === null) return null;
-  const o = d as { guild_id?: unknown; id?: unknown };
-  if (typeof o.guild_id === 'string') return o.guild_id;
-  if (
-    (event === 'GUILD_CREATE' || event === 'GUILD_UPDATE' || event === 'GUILD_DELETE') &&
-    typeof o.id === 'string'
-  ) {
-    return o.id;
-  }
-  return null;
 }
