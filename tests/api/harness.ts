@@ -188,11 +188,13 @@ export async function seed(t: TestApi, o: { days?: number; perDay?: number } = {
 
   const days = o.days ?? 10;
   const perDay = o.perDay ?? 20;
-  // Each day's events span perDay minutes back from the same time of day: just after midnight UTC that
-  // span would straddle two calendar days, so then the days are anchored at the end of yesterday.
+  // Each day's events span perDay minutes, and its join/leave/voice events sit an hour, back from the same
+  // time of day: in the first hours after midnight UTC they would straddle two calendar days, so then the
+  // days are anchored at the end of yesterday.
   const clock = Date.now();
   const sinceMidnight = clock % DAY;
-  const now = sinceMidnight > (perDay + 1) * 60_000 ? clock : clock - sinceMidnight - 1;
+  const spanMs = Math.max((perDay + 1) * 60_000, 3_600_000 + 60_000);
+  const now = sinceMidnight > spanMs ? clock : clock - sinceMidnight - 1;
   const batch: unknown[] = [];
   for (let d = 0; d < days; d++) {
     for (let i = 0; i < perDay; i++) {
