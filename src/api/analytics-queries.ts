@@ -1,6 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { EVENT_KINDS, type EventKind, type EventStore } from '../storage/index.js';
-import { DAY_MS, HOUR_MS } from '../storage/partitions.js';
+import { COMMAND_NAME_SQL } from '../storage/events.js';
+import { DAY_MS, HOUR_MS, splitDays } from '../storage/partitions.js';
+
+export { splitDays };
 import { iso } from '../domain/schemas.js';
 
 /**
@@ -43,11 +46,15 @@ export function zeroFill(points: readonly { bucket_ms: number; count: number }[]
   return out;
 }
 
+/** The `limit` largest counts, ties by key (as SQL's `ORDER BY n DESC, key` orders them). */
+function top(counts: ReadonlyMap<string, number>, limit: number): [string, number][] {
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit);
+}
+
 /**
  * The analytics queries behind `/guilds/:guildId/analytics/*`. Dashboards read the rollups (hourly/daily
- * counts per channel and kind, daily active users) and never scan raw events; the few questions the
- * rollups cannot answer (per-member message counts, command names, retention cohorts) scan only the month
- * partitions of a bounded range.
+ * counts per channel and kind, daily active users, member days, command days); per-member, per-command
+ * and retention questions read the raw partitions only for the partial days at a range's ends.
  *
  * @example
  * const q = new AnalyticsQueries(storage.sqlite, storage.events);
@@ -188,75 +195,136 @@ export class AnalyticsQueries {
     return { sql: parts.join(' UNION ALL '), params };
   }
 
-  /** Members with the most messages (raw partitions of the range), with their active days. */
+  /**
+   * Members with the most messages over the range, with their active days: whole days from
+   * `member_daily`, the partial days at the ends from the raw partitions.
+   */
   topMembers(guildId: string, r: Range, limit: number) {
-    const u = this.union(guildId, r, 'user_id', "kind = 'message' AND user_id IS NOT NULL");
-    if (u.sql === '') return [];
     this.events.compact();
-    const rows = this.sqlite
-      .prepare(
-        `SELECT m.user_id, m.n,
-           (SELECT COUNT(*) FROM active_users_daily a WHERE a.guild_id = ? AND a.user_id = m.user_id AND a.day_ms >= ? AND a.day_ms < ?) AS days
-         FROM (SELECT user_id, COUNT(*) AS n FROM (${u.sql}) GROUP BY user_id ORDER BY n DESC, user_id LIMIT ?) m`,
-      )
-      .all(guildId, r.fromMs - (r.fromMs % DAY_MS), r.toMs, ...u.params, limit) as {
-      user_id: string;
-      n: number;
-      days: number;
-    }[];
-    return rows.map((row) => ({ userId: row.user_id, messages: row.n, activeDays: row.days }));
+    const { days, edges } = splitDays(r);
+    const counts = new Map<string, number>();
+    const add = (rows: readonly { key: string; n: number }[]) => {
+      for (const row of rows) counts.set(row.key, (counts.get(row.key) ?? 0) + row.n);
+    };
+    if (days) {
+      add(
+        this.stmt(
+          'SELECT user_id AS key, SUM(messages) AS n FROM member_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? AND messages > 0 GROUP BY user_id',
+        ).all(guildId, days.fromMs, days.toMs) as { key: string; n: number }[],
+      );
+    }
+    for (const edge of edges) {
+      add(this.rawCounts(guildId, edge, 'user_id', "kind = 'message' AND user_id IS NOT NULL"));
+    }
+    const activeDays = this.stmt(
+      'SELECT COUNT(*) AS n FROM active_users_daily WHERE guild_id = ? AND user_id = ? AND day_ms >= ? AND day_ms < ?',
+    );
+    const dayFrom = r.fromMs - (r.fromMs % DAY_MS);
+    return top(counts, limit).map(([userId, messages]) => ({
+      userId,
+      messages,
+      activeDays: (activeDays.get(guildId, userId, dayFrom, r.toMs) as { n: number }).n,
+    }));
   }
 
-  /** Most used commands (name from `attrs.name` or `attrs.command`). */
+  /**
+   * Most used commands (see `commandName`): whole days from `command_daily`, the partial days at the
+   * ends from the raw partitions.
+   */
   commands(guildId: string, r: Range, limit: number) {
-    const u = this.union(
-      guildId,
-      r,
-      "CASE WHEN json_valid(attrs) THEN COALESCE(json_extract(attrs, '$.name'), json_extract(attrs, '$.command')) END AS name",
-      "kind = 'command'",
-    );
-    if (u.sql === '') return { total: 0, commands: [] };
-    const rows = this.sqlite
-      .prepare(
-        `SELECT COALESCE(CAST(name AS TEXT), '(unknown)') AS name, COUNT(*) AS n FROM (${u.sql}) GROUP BY 1 ORDER BY n DESC, name LIMIT ?`,
-      )
-      .all(...u.params, limit) as { name: string; n: number }[];
+    this.events.compact();
+    const { days, edges } = splitDays(r);
+    const counts = new Map<string, number>();
+    const add = (rows: readonly { key: string; n: number }[]) => {
+      for (const row of rows) counts.set(row.key, (counts.get(row.key) ?? 0) + row.n);
+    };
+    if (days) {
+      add(
+        this.stmt(
+          'SELECT name AS key, SUM(count) AS n FROM command_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? GROUP BY name',
+        ).all(guildId, days.fromMs, days.toMs) as { key: string; n: number }[],
+      );
+    }
+    for (const edge of edges) add(this.rawCounts(guildId, edge, COMMAND_NAME_SQL, "kind = 'command'"));
     const total = this.countsByKind(guildId, r).command;
-    return { total, commands: rows.map((row) => ({ name: row.name, count: row.n })) };
+    return { total, commands: top(counts, limit).map(([name, count]) => ({ name, count })) };
+  }
+
+  /** `key → count` over the raw events of a (short) range: `keySql` grouped, rows filtered by `where`. */
+  private rawCounts(guildId: string, r: Range, keySql: string, where: string) {
+    const u = this.union(guildId, r, `${keySql} AS key`, where);
+    if (u.sql === '') return [];
+    return this.sqlite.prepare(`SELECT key, COUNT(*) AS n FROM (${u.sql}) GROUP BY key`).all(...u.params) as {
+      key: string;
+      n: number;
+    }[];
+  }
+
+  /** `user → min or max ts` over the raw events of a (short) range, rows filtered by `where`. */
+  private rawUserTimes(guildId: string, r: Range, agg: 'MIN' | 'MAX', where: string) {
+    const u = this.union(guildId, r, 'user_id, ts', `${where} AND user_id IS NOT NULL`);
+    if (u.sql === '') return [];
+    return this.sqlite
+      .prepare(`SELECT user_id, ${agg}(ts) AS ts FROM (${u.sql}) GROUP BY user_id`)
+      .all(...u.params) as { user_id: string; ts: number }[];
   }
 
   /**
    * Retention cohorts: members who joined in each cohort bucket of the range → how many sent a first
    * message after joining → how many were still active 7 and 30 days after joining (only counted once
-   * that much time has passed: `eligible7d`, `eligible30d`).
+   * that much time has passed: `eligible7d`, `eligible30d`). A member's join is their first in the range;
+   * "sent a first message" means a message at or after it, before now (at most 31 days past the range).
+   * Whole days come from `member_daily` (first join, last message of the day), the partial days from
+   * the raw partitions; "still active" from `active_users_daily`.
    */
   retention(guildId: string, r: Range, cohortMs: number, nowMs: number) {
     const scanTo = Math.min(nowMs + 1, r.toMs + 31 * DAY_MS);
     this.events.compact();
-    const joins = this.union(guildId, r, 'user_id, ts', "kind = 'member_join' AND user_id IS NOT NULL");
-    const msgs = this.union(
-      guildId,
-      { fromMs: r.fromMs, toMs: scanTo },
-      'user_id, ts',
-      "kind = 'message' AND user_id IS NOT NULL",
-    );
-    type Row = { user_id: string; joined: number; first_msg: number | null; last_active: number | null };
-    let rows: Row[] = [];
-    if (joins.sql !== '') {
-      const firsts =
-        msgs.sql === ''
-          ? 'SELECT NULL AS user_id, NULL AS first_msg WHERE 0'
-          : `SELECT e.user_id, MIN(e.ts) AS first_msg FROM (${msgs.sql}) e JOIN j ON j.user_id = e.user_id WHERE e.ts >= j.joined GROUP BY e.user_id`;
-      rows = this.sqlite
-        .prepare(
-          `WITH j AS (SELECT user_id, MIN(ts) AS joined FROM (${joins.sql}) GROUP BY user_id),
-                f AS (${firsts})
-           SELECT j.user_id, j.joined, f.first_msg,
-             (SELECT MAX(day_ms) FROM active_users_daily a WHERE a.guild_id = ? AND a.user_id = j.user_id) AS last_active
-           FROM j LEFT JOIN f ON f.user_id = j.user_id`,
-        )
-        .all(...joins.params, ...msgs.params, guildId) as Row[];
+    const joined = new Map<string, number>();
+    const addJoin = (user: string, ts: number) => {
+      const j = joined.get(user);
+      if (j === undefined || ts < j) joined.set(user, ts);
+    };
+    const { days, edges } = splitDays(r);
+    if (days) {
+      const rows = this.stmt(
+        'SELECT user_id, MIN(first_join_ms) AS ts FROM member_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? AND first_join_ms IS NOT NULL GROUP BY user_id',
+      ).all(guildId, days.fromMs, days.toMs) as { user_id: string; ts: number }[];
+      for (const row of rows) addJoin(row.user_id, row.ts);
     }
+    for (const edge of edges) {
+      for (const row of this.rawUserTimes(guildId, edge, 'MIN', "kind = 'member_join'")) {
+        addJoin(row.user_id, row.ts);
+      }
+    }
+    // A message in [joined, scanTo): on a whole day before the day scanTo falls in, member_daily tells
+    // (the join day counts when its last message is at or after the join); that last, partial day is
+    // read from the raw events.
+    const scanDay = scanTo - (scanTo % DAY_MS);
+    const messaged = new Set<string>();
+    const messageAfter = this.stmt(
+      'SELECT 1 AS x FROM member_daily WHERE guild_id = ? AND user_id = ? AND day_ms >= ? AND day_ms < ? AND messages > 0 AND (day_ms > ? OR last_message_ms >= ?) LIMIT 1',
+    );
+    for (const [user, ts] of joined) {
+      const joinDay = ts - (ts % DAY_MS);
+      if (joinDay < scanDay && messageAfter.get(guildId, user, joinDay, scanDay, joinDay, ts) !== undefined)
+        messaged.add(user);
+    }
+    if (scanDay < scanTo && joined.size > 0) {
+      const window = { fromMs: Math.max(scanDay, r.fromMs), toMs: scanTo };
+      for (const row of this.rawUserTimes(guildId, window, 'MAX', "kind = 'message'")) {
+        const j = joined.get(row.user_id);
+        if (j !== undefined && row.ts >= j) messaged.add(row.user_id);
+      }
+    }
+    const lastActive = this.stmt(
+      'SELECT MAX(day_ms) AS d FROM active_users_daily WHERE guild_id = ? AND user_id = ?',
+    );
+    const rows = [...joined].map(([user, ts]) => ({
+      joined: ts,
+      messaged: messaged.has(user),
+      lastActive: (lastActive.get(guildId, user) as { d: number | null }).d,
+    }));
     const step = cohortMs;
     const cohorts = new Map<
       number,
@@ -269,7 +337,7 @@ export class AnalyticsQueries {
       const c = cohorts.get(key);
       if (!c) continue;
       c.joined++;
-      if (row.first_msg !== null) c.firstMessage++;
+      if (row.messaged) c.firstMessage++;
       const joinDay = row.joined - (row.joined % DAY_MS);
       for (const [days, e, a] of [
         [7, 'e7', 'a7'],
@@ -277,7 +345,7 @@ export class AnalyticsQueries {
       ] as const) {
         if (joinDay + days * DAY_MS > nowMs) continue;
         c[e]++;
-        if (row.last_active !== null && row.last_active >= joinDay + days * DAY_MS) c[a]++;
+        if (row.lastActive !== null && row.lastActive >= joinDay + days * DAY_MS) c[a]++;
       }
     }
     return [...cohorts.entries()].map(([t, c]) => ({

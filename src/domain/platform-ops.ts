@@ -744,8 +744,9 @@ export const apiKeysRevoke = defineWrite(
 // ---------------------------------------------------------------- privacy
 
 /**
- * Deletes one member's raw events in a guild (every month partition) and their daily-activity rows, for a
- * privacy request. Aggregate rollup counts stay (they hold no user id). Audited.
+ * Deletes one member's raw events in a guild (every month partition) and their per-user rollup rows (daily
+ * activity, member days), for a privacy request. Aggregate rollup counts stay (they hold no user id).
+ * Audited.
  *
  * @example
  * await ops.call('privacy.deleteUserData', { guildId, userId }, { kind: 'write', actor });
@@ -767,11 +768,17 @@ export const privacyDeleteUserData = defineWrite(
         .where('guild_id', '=', input.guildId)
         .where('user_id', '=', input.userId),
     ).changes;
+    const memberDaysDeleted = ctx.db.run(
+      ctx.db.q
+        .deleteFrom('member_daily')
+        .where('guild_id', '=', input.guildId)
+        .where('user_id', '=', input.userId),
+    ).changes;
     ctx.audit({
       action: 'privacy.delete',
       guildId: input.guildId,
       target: input.userId,
-      details: { eventsDeleted, activeDaysDeleted },
+      details: { eventsDeleted, activeDaysDeleted, memberDaysDeleted },
     });
     return { eventsDeleted, activeDaysDeleted };
   },

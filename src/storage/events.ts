@@ -3,7 +3,15 @@ import { z } from 'zod';
 import { isWellFormedEvent } from './event-check.js';
 import { EVENT_ID_PATTERN, eventTime } from './event-id.js';
 import { EVENT_KINDS, type EventKind, PASSIVE_KINDS } from './event-kinds.js';
-import { DAY_MS, HOUR_MS, monthBounds, monthKey, monthsBetween, partitionTable } from './partitions.js';
+import {
+  DAY_MS,
+  HOUR_MS,
+  monthBounds,
+  monthKey,
+  monthsBetween,
+  partitionTable,
+  splitDays,
+} from './partitions.js';
 
 const snowflake = z.string().regex(/^\d{1,20}$/, 'a Discord snowflake (digits)');
 
@@ -144,16 +152,33 @@ interface Cell {
   readonly days: KeyCounts;
 }
 
-/** A guild's rollup cells (channel → kind → cell) and its active users per day index. */
+/**
+ * What one user did on one UTC day in one guild: whether anything made them active, how many messages
+ * they sent, their first join and their last message (ms; -1 when none). Feeds `active_users_daily` and
+ * `member_daily`.
+ */
+interface UserDay {
+  active: boolean;
+  messages: number;
+  firstJoin: number;
+  lastMessage: number;
+}
+
+/**
+ * A guild's rollup cells (channel → kind → cell), what each user did per day index (day → user → day
+ * record), and command uses per day index (day → command name → count).
+ */
 interface GuildDeltas {
   readonly cells: Map<string, Map<string, Cell>>;
-  readonly active: Map<number, Set<string>>;
+  readonly users: Map<number, Map<string, UserDay>>;
+  readonly commands: Map<number, Map<string, number>>;
 }
 
 /**
  * Rollup deltas, shaped for a cheap hot path: guild → channel → kind cells (nested maps, no composite
- * string keys to build per event) with integer hour/day indexes inside, and guild → day index → users for
- * daily active users. `size` counts entries (hour and day counts, active users).
+ * string keys to build per event) with integer hour/day indexes inside, guild → day index → user records,
+ * and guild → day index → command counts. `size` counts entries (hour and day counts, user days, command
+ * cells).
  */
 interface Deltas {
   readonly guilds: Map<string, GuildDeltas>;
@@ -171,9 +196,10 @@ function addToDeltas(
   channelId: string | null,
   userId: string | null,
   kind: EventKind,
+  attrs: Readonly<Record<string, unknown>> | undefined,
 ): void {
   let g = d.guilds.get(guildId);
-  if (!g) d.guilds.set(guildId, (g = { cells: new Map(), active: new Map() }));
+  if (!g) d.guilds.set(guildId, (g = { cells: new Map(), users: new Map(), commands: new Map() }));
   const channel = channelId ?? '';
   let byKind = g.cells.get(channel);
   if (!byKind) g.cells.set(channel, (byKind = new Map()));
@@ -187,24 +213,98 @@ function addToDeltas(
     if (cell.hours.add(hour)) d.size++;
     if (cell.days.add(day)) d.size++;
   }
-  if (userId === null || PASSIVE_KINDS.has(kind)) return;
-  let users = g.active.get(day);
-  if (!users) g.active.set(day, (users = new Set()));
-  const before = users.size;
-  users.add(userId);
-  if (users.size !== before) d.size++;
+  if (kind === 'command') {
+    let names = g.commands.get(day);
+    if (!names) g.commands.set(day, (names = new Map()));
+    const name = commandName(attrs);
+    const n = names.get(name);
+    names.set(name, (n ?? 0) + 1);
+    if (n === undefined) d.size++;
+  }
+  if (userId === null) return;
+  const isMessage = kind === 'message';
+  const isJoin = kind === 'member_join';
+  const active = !PASSIVE_KINDS.has(kind);
+  if (!active && !isJoin) return;
+  let users = g.users.get(day);
+  if (!users) g.users.set(day, (users = new Map()));
+  let u = users.get(userId);
+  if (!u) {
+    users.set(userId, (u = { active: false, messages: 0, firstJoin: -1, lastMessage: -1 }));
+    d.size++;
+  }
+  if (active) u.active = true;
+  if (isMessage) {
+    u.messages++;
+    if (ts > u.lastMessage) u.lastMessage = ts;
+  } else if (isJoin && (u.firstJoin < 0 || ts < u.firstJoin)) u.firstJoin = ts;
+}
+
+/**
+ * The command a `command` event counts for: `attrs.name` if it is a string (what shards record), else
+ * `attrs.command` if that is, else `(unknown)`. {@link COMMAND_NAME_SQL} is the same rule in SQL.
+ */
+export function commandName(attrs: Readonly<Record<string, unknown>> | undefined): string {
+  if (typeof attrs?.name === 'string') return attrs.name;
+  if (typeof attrs?.command === 'string') return attrs.command;
+  return UNKNOWN_COMMAND;
+}
+
+const UNKNOWN_COMMAND = '(unknown)';
+
+/** {@link commandName} as an SQL expression over a partition's `attrs` column (JSON text or NULL). */
+export const COMMAND_NAME_SQL = `CASE WHEN json_valid(attrs) THEN CASE
+    WHEN json_type(attrs, '$.name') = 'text' THEN json_extract(attrs, '$.name')
+    WHEN json_type(attrs, '$.command') = 'text' THEN json_extract(attrs, '$.command')
+    ELSE '${UNKNOWN_COMMAND}' END ELSE '${UNKNOWN_COMMAND}' END`;
+
+/** Parses a stored `attrs` column for {@link addToDeltas} (only command events need it). */
+function storedAttrs(kind: string, attrs: string | null): Record<string, unknown> | undefined {
+  if (kind !== 'command' || attrs === null) return undefined;
+  try {
+    const v: unknown = JSON.parse(attrs);
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Fills `member_daily` and `command_daily` from the stored events (migration 3): one grouped pass per
+ * month partition. Events of batches still in the rollup journal are left out — the event store folds
+ * those in when it recovers the journal, as it does for every other rollup.
+ */
+export function backfillMemberRollups(sqlite: BetterSqlite3.Database): void {
+  const tables = sqlite
+    .prepare('SELECT table_name FROM event_partitions ORDER BY month')
+    .pluck()
+    .all() as string[];
+  const folded = 'batch IS NOT NULL AND batch NOT IN (SELECT id FROM rollup_journal)';
+  for (const t of tables) {
+    sqlite.exec(`
+      INSERT INTO member_daily (guild_id, day_ms, user_id, messages, first_join_ms, last_message_ms)
+        SELECT guild_id, ts - ts % ${DAY_MS}, user_id, SUM(kind = 'message'),
+          MIN(CASE WHEN kind = 'member_join' THEN ts END), MAX(CASE WHEN kind = 'message' THEN ts END)
+        FROM ${t} WHERE user_id IS NOT NULL AND kind IN ('message', 'member_join') AND ${folded}
+        GROUP BY 1, 2, 3;
+      INSERT INTO command_daily (guild_id, day_ms, name, count)
+        SELECT guild_id, ts - ts % ${DAY_MS}, ${COMMAND_NAME_SQL}, COUNT(*)
+        FROM ${t} WHERE kind = 'command' AND ${folded}
+        GROUP BY 1, 2, 3;`);
+  }
 }
 
 /**
  * Activity events in month partitions (`events_YYYY_MM`, created on demand and listed in
- * `event_partitions`), with hourly/daily rollups and daily active users kept in the same transaction.
- * SQLite has no native partitioning; this class is it. Only the api role (the single writer) uses it.
+ * `event_partitions`), with rollups kept in step: hourly/daily counts per channel and kind, daily active
+ * users, per-member daily activity (`member_daily`: messages, first join, last message) and daily command
+ * uses (`command_daily`) — the last two answer top members, command usage and retention cohorts without
+ * scanning raw events. SQLite has no native partitioning; this class is it. Only the api role (the single writer) uses it.
  *
  * Rollups are maintained in two atomic steps so that a batch costs one extra row, not one upsert per
  * rollup cell: each ingest transaction stamps its events with a batch id, writes ONE `rollup_journal` row
  * for the batch, and (after commit) adds the batch's newly stored events to an in-memory pending
- * aggregate; {@link compact} upserts that aggregate into `rollup_hourly`, `rollup_daily` and
- * `active_users_daily` and empties the journal, in one transaction. Rollup cells repeat across batches (a
+ * aggregate; {@link compact} upserts that aggregate into the rollup tables and empties the journal, in one transaction. Rollup cells repeat across batches (a
  * busy channel in one hour), so folding many batches at once writes far fewer rows. A crash between the
  * two steps loses nothing: at start the pending aggregate is rebuilt from the events of the journalled
  * batches. Every read helper compacts first, so readers always see rollups equal to the stored events.
@@ -227,6 +327,8 @@ export class EventStore {
     hourly: MultiRowWriter;
     daily: MultiRowWriter;
     active: MultiRowWriter;
+    members: MultiRowWriter;
+    commands: MultiRowWriter;
     clearJournal: BetterSqlite3.Statement;
   };
   /** The merged deltas of every journal row not folded yet (mirrors `rollup_journal`). */
@@ -267,12 +369,27 @@ export class EventStore {
         3,
         '',
       ),
+      members: new MultiRowWriter(
+        sqlite,
+        'INSERT INTO member_daily (guild_id, day_ms, user_id, messages, first_join_ms, last_message_ms) VALUES',
+        6,
+        // Scalar MIN/MAX are NULL when either side is: COALESCE falls back to whichever side is set.
+        ` ON CONFLICT (guild_id, day_ms, user_id) DO UPDATE SET messages = messages + excluded.messages,
+            first_join_ms = COALESCE(MIN(first_join_ms, excluded.first_join_ms), first_join_ms, excluded.first_join_ms),
+            last_message_ms = COALESCE(MAX(last_message_ms, excluded.last_message_ms), last_message_ms, excluded.last_message_ms)`,
+      ),
+      commands: new MultiRowWriter(
+        sqlite,
+        'INSERT INTO command_daily (guild_id, day_ms, name, count) VALUES',
+        4,
+        ' ON CONFLICT (guild_id, day_ms, name) DO UPDATE SET count = count + excluded.count',
+      ),
       clearJournal: sqlite.prepare('DELETE FROM rollup_journal'),
     };
     this.nextBatch = Math.max(((this.stmt.maxBatch.get() as { id: number }).id || 0) + 1, this.batchClock());
     this.recoverJournal();
     this.compactTx = sqlite.transaction(() => {
-      const { hourly, daily, active } = this.stmt;
+      const { hourly, daily, active, members, commands } = this.stmt;
       for (const [guild, g] of this.pending.guilds) {
         for (const byKind of g.cells.values()) {
           for (const c of byKind.values()) {
@@ -284,9 +401,29 @@ export class EventStore {
       hourly.flush();
       daily.flush();
       for (const [guild, g] of this.pending.guilds) {
-        for (const [day, users] of g.active) for (const u of users) active.add(guild, day * DAY_MS, u);
+        for (const [day, users] of g.users) {
+          const dayMs = day * DAY_MS;
+          for (const [user, u] of users) {
+            if (u.active) active.add(guild, dayMs, user);
+            if (u.messages > 0 || u.firstJoin >= 0) {
+              members.add(
+                guild,
+                dayMs,
+                user,
+                u.messages,
+                u.firstJoin >= 0 ? u.firstJoin : null,
+                u.lastMessage >= 0 ? u.lastMessage : null,
+              );
+            }
+          }
+        }
+        for (const [day, names] of g.commands) {
+          for (const [name, n] of names) commands.add(guild, day * DAY_MS, name, n);
+        }
       }
       active.flush();
+      members.flush();
+      commands.flush();
       this.stmt.clearJournal.run();
       return this.pendingBatches;
     });
@@ -303,7 +440,7 @@ export class EventStore {
     if (this.rollups && stored.length > 0) {
       // Committed: the batch's journal row exists, so its events join the pending aggregate.
       for (const e of stored) {
-        addToDeltas(this.pending, e.guildId, e.ts, e.channelId ?? null, e.userId ?? null, e.kind);
+        addToDeltas(this.pending, e.guildId, e.ts, e.channelId ?? null, e.userId ?? null, e.kind, e.attrs);
       }
       this.pendingBatches++;
       this.nextBatch = Math.max(this.nextBatch + 1, this.batchClock());
@@ -336,12 +473,13 @@ export class EventStore {
     for (const [month, ids] of byMonth) {
       if (!this.known.has(month)) continue; // dropped by retention since
       const stmt = this.sqlite.prepare(
-        `SELECT guild_id, ts, channel_id, user_id, kind FROM ${partitionTable(month)} WHERE batch IN (${ids.map(() => '?').join(',')})`,
+        `SELECT guild_id, ts, channel_id, user_id, kind, attrs FROM ${partitionTable(month)} WHERE batch IN (${ids.map(() => '?').join(',')})`,
       );
       for (const e of stmt.iterate(...ids) as IterableIterator<
-        Pick<StoredEvent, 'guild_id' | 'ts' | 'channel_id' | 'user_id' | 'kind'>
+        Pick<StoredEvent, 'guild_id' | 'ts' | 'channel_id' | 'user_id' | 'kind' | 'attrs'>
       >) {
-        addToDeltas(this.pending, e.guild_id, e.ts, e.channel_id, e.user_id, e.kind);
+        const attrs = storedAttrs(e.kind, e.attrs);
+        addToDeltas(this.pending, e.guild_id, e.ts, e.channel_id, e.user_id, e.kind, attrs);
       }
     }
     this.pendingBatches = rows.length;
@@ -577,6 +715,44 @@ export class EventStore {
   rollup<G extends RollupDimension = 'bucket_ms'>(
     q: RollupQuery & { groupBy?: readonly G[] },
   ): (Pick<RollupRow, G> & { count: number })[] {
+    const dims = [...new Set(q.groupBy ?? (['bucket_ms'] as G[]))];
+    for (const d of dims)
+      if (!ROLLUP_DIMENSIONS.includes(d)) throw new RangeError(`unknown rollup dimension ${d}`);
+    this.compact();
+    if (q.bucket === 'day' || dims.includes('bucket_ms' as G)) return this.rollupRows(q, dims);
+    // Hour precision without hour buckets in the answer: the whole days from the daily rollup (24× fewer
+    // rows to read), only the partial days at the ends from the hourly one.
+    const { days, edges } = splitDays(q);
+    if (!days) return this.rollupRows(q, dims);
+    const parts = [
+      this.rollupRows({ ...q, ...days, bucket: 'day' }, dims),
+      ...edges.map((e) => this.rollupRows({ ...q, ...e }, dims)),
+    ];
+    const merged = new Map<string, Pick<RollupRow, G> & { count: number }>();
+    for (const part of parts) {
+      for (const row of part) {
+        const key = dims.map((d) => String(row[d])).join('\u0000');
+        const seen = merged.get(key);
+        if (seen) seen.count += row.count;
+        else merged.set(key, { ...row });
+      }
+    }
+    // Ordered by the grouped columns, as one SQL query orders them.
+    return [...merged.values()].sort((a, b) => {
+      for (const d of dims) {
+        const x = a[d] as string | number;
+        const y = b[d] as string | number;
+        if (x !== y) return x < y ? -1 : 1;
+      }
+      return 0;
+    });
+  }
+
+  /** One rollup table read: `q.bucket`'s table, summed over the dimensions not in `dims`. */
+  private rollupRows<G extends RollupDimension>(
+    q: RollupQuery,
+    dims: readonly G[],
+  ): (Pick<RollupRow, G> & { count: number })[] {
     const table = q.bucket === 'hour' ? 'rollup_hourly' : 'rollup_daily';
     const params: unknown[] = [q.guildId, q.fromMs, q.toMs];
     let where = 'guild_id = ? AND bucket_ms >= ? AND bucket_ms < ?';
@@ -588,10 +764,6 @@ export class EventStore {
       where += ' AND channel_id = ?';
       params.push(q.channelId);
     }
-    this.compact();
-    const dims = [...new Set(q.groupBy ?? (['bucket_ms'] as G[]))];
-    for (const d of dims)
-      if (!ROLLUP_DIMENSIONS.includes(d)) throw new RangeError(`unknown rollup dimension ${d}`);
     const cols = dims.map((d) => `${d}, `).join('');
     const group = dims.length > 0 ? ` GROUP BY ${dims.join(', ')} ORDER BY ${dims.join(', ')}` : '';
     return this.sqlite

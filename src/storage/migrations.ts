@@ -1,11 +1,14 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { AppError } from '../errors/app-error.js';
+import { backfillMemberRollups } from './events.js';
 
 /** One numbered schema step. Migrations only ever get appended; an applied one is never edited. */
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly up: string;
+  /** Data changes after `up`, in the same transaction (e.g. filling a new rollup from stored events). */
+  readonly data?: (sqlite: BetterSqlite3.Database) => void;
 }
 
 /**
@@ -99,6 +102,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_keys_created_by ON api_keys (created_by);
     `,
   },
+  {
+    version: 3,
+    name: 'member and command rollups (top members, command usage, retention without raw scans)',
+    up: `
+      -- What a user did on a UTC day in a guild: messages sent, first join, last message (ms). A row exists
+      -- when the user sent a message or joined that day.
+      CREATE TABLE member_daily (
+        guild_id TEXT NOT NULL, day_ms INTEGER NOT NULL, user_id TEXT NOT NULL,
+        messages INTEGER NOT NULL, first_join_ms INTEGER, last_message_ms INTEGER,
+        PRIMARY KEY (guild_id, day_ms, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX member_daily_user ON member_daily (guild_id, user_id, day_ms);
+      CREATE TABLE command_daily (
+        guild_id TEXT NOT NULL, day_ms INTEGER NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, day_ms, name)
+      ) WITHOUT ROWID;
+      -- One member's days (retention's "last active", privacy deletes) without a scan of the guild's days.
+      CREATE INDEX active_users_daily_user ON active_users_daily (guild_id, user_id, day_ms);
+    `,
+    data: backfillMemberRollups,
+  },
 ];
 
 /** The schema version this build of guildhall writes. */
@@ -132,6 +156,7 @@ export function migrate(sqlite: BetterSqlite3.Database, now: () => number = Date
     if (m.version <= from) continue;
     sqlite.transaction(() => {
       sqlite.exec(m.up);
+      m.data?.(sqlite);
       sqlite
         .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
         .run(m.version, m.name, now());

@@ -49,3 +49,28 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 export const hourStart = (ts: number): number => ts - (ts % HOUR_MS);
 export const dayStart = (ts: number): number => ts - (ts % DAY_MS);
+
+/** A time range `[fromMs, toMs)`. */
+export interface TimeRange {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/**
+ * Splits `[fromMs, toMs)` into the whole UTC days inside it (`days`, answered from daily rollups) and the
+ * partial days at its ends (`edges`, at most a day each, answered from finer data: hourly rollups or the
+ * raw partitions). A range without a whole day is one edge.
+ *
+ * @example
+ * splitDays({ fromMs: 6 * HOUR_MS, toMs: 2 * DAY_MS + HOUR_MS });
+ * // { days: { fromMs: DAY_MS, toMs: 2 * DAY_MS }, edges: [{ fromMs: 6 * HOUR_MS, toMs: DAY_MS }, { fromMs: 2 * DAY_MS, toMs: 2 * DAY_MS + HOUR_MS }] }
+ */
+export function splitDays(r: TimeRange): { days: TimeRange | null; edges: TimeRange[] } {
+  const firstDay = Math.ceil(r.fromMs / DAY_MS) * DAY_MS;
+  const lastDay = Math.floor(r.toMs / DAY_MS) * DAY_MS;
+  if (firstDay >= lastDay) return { days: null, edges: r.toMs > r.fromMs ? [r] : [] };
+  const edges: TimeRange[] = [];
+  if (r.fromMs < firstDay) edges.push({ fromMs: r.fromMs, toMs: firstDay });
+  if (lastDay < r.toMs) edges.push({ fromMs: lastDay, toMs: r.toMs });
+  return { days: { fromMs: firstDay, toMs: lastDay }, edges };
+}

@@ -104,6 +104,24 @@ export interface ActiveUsersDailyTable {
   user_id: string;
 }
 
+/** One row per (guild, UTC day, user) that sent a message or joined that day (see migration 3). */
+export interface MemberDailyTable {
+  guild_id: string;
+  day_ms: number;
+  user_id: string;
+  messages: number;
+  first_join_ms: number | null;
+  last_message_ms: number | null;
+}
+
+/** Uses of each command per (guild, UTC day); `name` as `commandName` derives it. */
+export interface CommandDailyTable {
+  guild_id: string;
+  day_ms: number;
+  name: string;
+  count: number;
+}
+
 /** Ingested batches whose rollup deltas compaction has not folded in yet; `months` is a JSON list. */
 export interface RollupJournalTable {
   id: number;
@@ -132,5 +150,7 @@ export interface Database {
   rollup_daily: RollupTable;
   rollup_journal: RollupJournalTable;
   active_users_daily: ActiveUsersDailyTable;
+  member_daily: MemberDailyTable;
+  command_daily: CommandDailyTable;
   schema_migrations: MigrationsTable;
 }
