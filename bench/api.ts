@@ -14,8 +14,9 @@ import { noopApiCache } from '../src/api/ports/cache.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logging/logger.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
-import { type ActivityEvent, EVENT_KINDS, eventId, openStorage } from '../src/storage/index.js';
+import { openStorage } from '../src/storage/index.js';
 import { tempDir } from '../tests/helpers/temp.js';
+import { guildEvents } from './_guild-events.js';
 import { median, result } from './_util.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -25,7 +26,6 @@ const ROUNDS = 5;
 const BLOCK = 500;
 const GUILD = '1100000000000000001';
 const USER = '1200000000000000001';
-const DAY = 86_400_000;
 
 const agents = new Map<string, Agent>();
 
@@ -82,31 +82,6 @@ function listen(app: Koa): Promise<{ server: Server; url: string }> {
   });
 }
 
-function events(n: number, now: number): ActivityEvent[] {
-  let seed = 7;
-  const rnd = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const zipf = (k: number) => Math.min(k - 1, Math.floor(Math.exp(rnd() * Math.log(k + 1))) - 1);
-  const out: ActivityEvent[] = [];
-  const start = now - 30 * DAY;
-  for (let i = 0; i < n; i++) {
-    const ts = start + Math.floor((i / n) * 30 * DAY);
-    const kind = rnd() < 0.85 ? 'message' : EVENT_KINDS[Math.floor(rnd() * 12)]!;
-    out.push({
-      id: eventId(ts, `bench:${i}`),
-      ts,
-      guildId: GUILD,
-      channelId: String(1300000000000000000n + BigInt(zipf(60))),
-      userId: String(1600000000000000000n + BigInt(zipf(8000))),
-      kind,
-      ...(kind === 'command' ? { attrs: { name: ['rank', 'help', 'meme', 'play'][i % 4] } } : {}),
-    });
-  }
-  return out;
-}
-
 export async function run(): Promise<void> {
   const tmp = tempDir('guildhall-bench-api-');
   const servers: Server[] = [];
@@ -151,7 +126,7 @@ export async function run(): Promise<void> {
 
     const now = Date.now();
     console.log(`ingesting ${EVENTS.toLocaleString()} events over 30 days…`);
-    const all = events(EVENTS, now);
+    const all = guildEvents(EVENTS, now, GUILD);
     const t0 = Date.now();
     for (let i = 0; i < all.length; i += 1000) storage.events.ingest(all.slice(i, i + 1000));
     storage.events.compact();
