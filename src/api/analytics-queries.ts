@@ -303,7 +303,8 @@ export class AnalyticsQueries {
     const scanDay = scanTo - (scanTo % DAY_MS);
     const messaged = new Set<string>();
     const messageAfter = this.stmt(
-      'SELECT 1 AS x FROM member_daily WHERE guild_id = ? AND user_id = ? AND day_ms >= ? AND day_ms < ? AND messages > 0 AND (day_ms > ? OR last_message_ms >= ?) LIMIT 1',
+      // One member's days: without the hint SQLite walks the guild's days by primary key instead.
+      'SELECT 1 AS x FROM member_daily INDEXED BY member_daily_user WHERE guild_id = ? AND user_id = ? AND day_ms >= ? AND day_ms < ? AND messages > 0 AND (day_ms > ? OR last_message_ms >= ?) LIMIT 1',
     );
     for (const [user, ts] of joined) {
       const joinDay = ts - (ts % DAY_MS);
