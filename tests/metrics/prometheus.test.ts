@@ -129,13 +129,23 @@ describe('metrics through a real Prometheus (real processes, simulator, real Red
     for (let i = 0; i < 5; i++)
       expect((await fetch(`${apiUrl}/api/v1/guilds/1/analytics/overview`)).status).toBe(401);
 
-    // Scrapes every second: wait until the latest scrape of each role reflects all of it.
+    // Scrapes every second, each target on its own schedule: wait for a scrape of every role that started
+    // after all of the above (the writer's counter moves just after its commit, so it is waited for too).
+    const doneAt = Date.now() / 1000;
     const inserted = 'sum(guildhall_writer_events_total{job="api",result="inserted"})';
     const refused =
       'sum(guildhall_http_request_duration_seconds_count{job="api",route="/api/v1/guilds/:guildId/analytics/overview",status="401"})';
     await waitUntil(
-      'Prometheus to have scraped the writer and the refused requests',
-      async () => (await prom.value(inserted)) === rows && (await prom.value(refused)) === 5,
+      'a scrape of every role after the traffic, showing every insert and request',
+      async () => {
+        const scrapes = await prom.query('timestamp(up)');
+        return (
+          scrapes.length === 3 &&
+          scrapes.every((x) => x.value > doneAt) &&
+          (await prom.value(inserted)) === rows &&
+          (await prom.value(refused)) === 5
+        );
+      },
       30_000,
       250,
     );
