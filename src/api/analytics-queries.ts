@@ -1,9 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { EVENT_KINDS, type EventKind, type EventStore } from '../storage/index.js';
 import { COMMAND_NAME_SQL } from '../storage/events.js';
-import { DAY_MS, HOUR_MS, splitDays } from '../storage/partitions.js';
-
-export { splitDays };
+import { DAY_MS, HOUR_MS, type TimeRange, splitDays } from '../storage/partitions.js';
 import { iso } from '../domain/schemas.js';
 
 /**
@@ -12,10 +10,7 @@ import { iso } from '../domain/schemas.js';
  * @example
  * const r: Range = { fromMs: Date.UTC(2026, 10, 1), toMs: Date.UTC(2026, 11, 1) };
  */
-export interface Range {
-  readonly fromMs: number;
-  readonly toMs: number;
-}
+export type Range = TimeRange;
 
 /**
  * Bucket widths in ms.
@@ -200,22 +195,13 @@ export class AnalyticsQueries {
    * `member_daily`, the partial days at the ends from the raw partitions.
    */
   topMembers(guildId: string, r: Range, limit: number) {
-    this.events.compact();
-    const { days, edges } = splitDays(r);
-    const counts = new Map<string, number>();
-    const add = (rows: readonly { key: string; n: number }[]) => {
-      for (const row of rows) counts.set(row.key, (counts.get(row.key) ?? 0) + row.n);
-    };
-    if (days) {
-      add(
-        this.stmt(
-          'SELECT user_id AS key, SUM(messages) AS n FROM member_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? AND messages > 0 GROUP BY user_id',
-        ).all(guildId, days.fromMs, days.toMs) as { key: string; n: number }[],
-      );
-    }
-    for (const edge of edges) {
-      add(this.rawCounts(guildId, edge, 'user_id', "kind = 'message' AND user_id IS NOT NULL"));
-    }
+    const counts = this.countsByKey(
+      guildId,
+      r,
+      'SELECT user_id AS key, SUM(messages) AS n FROM member_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? AND messages > 0 GROUP BY user_id',
+      'user_id',
+      "kind = 'message' AND user_id IS NOT NULL",
+    );
     const activeDays = this.stmt(
       'SELECT COUNT(*) AS n FROM active_users_daily WHERE guild_id = ? AND user_id = ? AND day_ms >= ? AND day_ms < ?',
     );
@@ -232,22 +218,38 @@ export class AnalyticsQueries {
    * ends from the raw partitions.
    */
   commands(guildId: string, r: Range, limit: number) {
-    this.events.compact();
-    const { days, edges } = splitDays(r);
-    const counts = new Map<string, number>();
-    const add = (rows: readonly { key: string; n: number }[]) => {
-      for (const row of rows) counts.set(row.key, (counts.get(row.key) ?? 0) + row.n);
-    };
-    if (days) {
-      add(
-        this.stmt(
-          'SELECT name AS key, SUM(count) AS n FROM command_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? GROUP BY name',
-        ).all(guildId, days.fromMs, days.toMs) as { key: string; n: number }[],
-      );
-    }
-    for (const edge of edges) add(this.rawCounts(guildId, edge, COMMAND_NAME_SQL, "kind = 'command'"));
+    const counts = this.countsByKey(
+      guildId,
+      r,
+      'SELECT name AS key, SUM(count) AS n FROM command_daily WHERE guild_id = ? AND day_ms >= ? AND day_ms < ? GROUP BY name',
+      COMMAND_NAME_SQL,
+      "kind = 'command'",
+    );
     const total = this.countsByKind(guildId, r).command;
     return { total, commands: top(counts, limit).map(([name, count]) => ({ name, count })) };
+  }
+
+  /**
+   * `key → count` over the range: the whole days from a daily rollup (`daysSql` selects `key, n` for
+   * guild, from, to), the partial days at the ends from the raw events (`keySql` grouped, rows filtered
+   * by `where`). Compacts first, so pending rollup deltas are included.
+   */
+  private countsByKey(
+    guildId: string,
+    r: Range,
+    daysSql: string,
+    keySql: string,
+    where: string,
+  ): Map<string, number> {
+    this.events.compact();
+    const { days, edges } = splitDays(r);
+    const parts = edges.map((edge) => this.rawCounts(guildId, edge, keySql, where));
+    if (days) {
+      parts.push(this.stmt(daysSql).all(guildId, days.fromMs, days.toMs) as { key: string; n: number }[]);
+    }
+    const counts = new Map<string, number>();
+    for (const rows of parts) for (const row of rows) counts.set(row.key, (counts.get(row.key) ?? 0) + row.n);
+    return counts;
   }
 
   /** `key → count` over the raw events of a (short) range: `keySql` grouped, rows filtered by `where`. */

@@ -762,18 +762,12 @@ export const privacyDeleteUserData = defineWrite(
         .prepare(`DELETE FROM ${p.table} WHERE guild_id = ? AND user_id = ?`)
         .run(input.guildId, input.userId).changes;
     }
-    const activeDaysDeleted = ctx.db.run(
-      ctx.db.q
-        .deleteFrom('active_users_daily')
-        .where('guild_id', '=', input.guildId)
-        .where('user_id', '=', input.userId),
-    ).changes;
-    const memberDaysDeleted = ctx.db.run(
-      ctx.db.q
-        .deleteFrom('member_daily')
-        .where('guild_id', '=', input.guildId)
-        .where('user_id', '=', input.userId),
-    ).changes;
+    const deleteUserRows = (table: 'active_users_daily' | 'member_daily') =>
+      ctx.db.run(
+        ctx.db.q.deleteFrom(table).where('guild_id', '=', input.guildId).where('user_id', '=', input.userId),
+      ).changes;
+    const activeDaysDeleted = deleteUserRows('active_users_daily');
+    const memberDaysDeleted = deleteUserRows('member_daily');
     ctx.audit({
       action: 'privacy.delete',
       guildId: input.guildId,
