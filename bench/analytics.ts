@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { AnalyticsQueries } from '../src/api/analytics-queries.js';
 import { openStorage } from '../src/storage/index.js';
 import { DAY_MS, HOUR_MS } from '../src/storage/partitions.js';
-import { cohortsFromRows, rawAnalytics } from '../tests/helpers/analytics-reference.js';
+import { cohortCounts, cohortsFromRows, rawAnalytics } from '../tests/helpers/analytics-reference.js';
 import { tempDir } from '../tests/helpers/temp.js';
 import { guildEvents } from './_guild-events.js';
 import { median, result, timed } from './_util.js';
@@ -49,17 +49,7 @@ export async function run(): Promise<void> {
         raw: () => raw.commands(GUILD, r, 10),
       },
       retention: {
-        rollup: () =>
-          q
-            .retention(GUILD, r, week, now)
-            .map((c) => [
-              c.joined,
-              c.sentFirstMessage,
-              c.eligible7d,
-              c.activeAfter7d,
-              c.eligible30d,
-              c.activeAfter30d,
-            ]),
+        rollup: () => cohortCounts(q.retention(GUILD, r, week, now)),
         raw: () => cohortsFromRows(raw.retentionRows(GUILD, r, now), r, week, now),
       },
     };

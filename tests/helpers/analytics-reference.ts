@@ -111,3 +111,24 @@ export function cohortsFromRows(
   }
   return [...out.values()];
 }
+
+/** A retention answer as the rows {@link cohortsFromRows} yields, for comparing the two. */
+export function cohortCounts(
+  cohorts: readonly {
+    joined: number;
+    sentFirstMessage: number;
+    eligible7d: number;
+    activeAfter7d: number;
+    eligible30d: number;
+    activeAfter30d: number;
+  }[],
+): number[][] {
+  return cohorts.map((c) => [
+    c.joined,
+    c.sentFirstMessage,
+    c.eligible7d,
+    c.activeAfter7d,
+    c.eligible30d,
+    c.activeAfter30d,
+  ]);
+}

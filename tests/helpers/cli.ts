@@ -69,3 +69,16 @@ export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 30_000)
     child.once('exit', onExit);
   });
 }
+
+/**
+ * Resolves with the `"url":"…"` of the first log line matching `re` — what a role logs once it listens.
+ *
+ * @example
+ * const apiUrl = await waitForUrl(api, /api listening/);
+ */
+export async function waitForUrl(child: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<string> {
+  const line = await waitForLine(child, re, timeoutMs);
+  const url = /"url":"([^"]+)"/.exec(line)?.[1];
+  if (url === undefined) throw new Error(`no "url" in the line matching ${re}: ${line}`);
+  return url;
+}

@@ -26,7 +26,6 @@ export class PrometheusServer {
     private readonly proc: ChildProcess,
     readonly url: string,
     private readonly dir: string,
-    private readonly log: () => string,
   ) {}
 
   static async start(opts: {
@@ -62,7 +61,7 @@ export class PrometheusServer {
     const keep = (d: Buffer) => (out = (out + d.toString()).slice(-10_000));
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
-    const server = new PrometheusServer(proc, `http://127.0.0.1:${port}`, dir, () => out);
+    const server = new PrometheusServer(proc, `http://127.0.0.1:${port}`, dir);
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}): ${out}`);
@@ -123,11 +122,6 @@ export class PrometheusServer {
       clearTimeout(timer);
     }
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  /** The server's recent log output (for failure messages). */
-  get output(): string {
-    return this.log();
   }
 }
 

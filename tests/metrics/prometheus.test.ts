@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Coordination, createCoordination } from '../../src/coordination/index.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { type SimulatorHandle, createSimulator, startLoad } from '../../src/sim/index.js';
-import { spawnCli, waitForLine } from '../helpers/cli.js';
+import { spawnCli, waitForUrl } from '../helpers/cli.js';
 import { PrometheusServer, promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { readEventTables } from '../helpers/sqlite.js';
@@ -40,11 +40,6 @@ function start(args: string[], env: Record<string, string>): ChildProcess {
   });
   children.push(child);
   return child;
-}
-
-/** The `"url":"…"` a role logs once it listens. */
-async function listening(child: ChildProcess, re: RegExp): Promise<string> {
-  return (await waitForLine(child, re, 60_000)).match(/"url":"([^"]+)"/)![1]!;
 }
 
 /** Every activity event row in the api's SQLite file (read-only, beside the running writer). */
@@ -86,14 +81,14 @@ afterAll(async () => {
 describe('metrics through a real Prometheus (real processes, simulator, real Redis)', () => {
   it('writer, gateway, HTTP, controller and shard series add up to what happened; promtool finds no problem', async () => {
     const api = start(['api'], { DATA_DIR: dir.path, API_PORT: '0', POD_NAME: 'guildhall-api-0' });
-    const apiUrl = await listening(api, /api listening/);
+    const apiUrl = await waitForUrl(api, /api listening/);
     const shard = start(['shard'], {
       POD_NAME: 'guildhall-shard-0',
       SHARDS_PER_POD: String(SHARDS),
       API_INTERNAL_URL: apiUrl,
       SHARD_PORT: '0',
     });
-    const shardUrl = await listening(shard, /shard pod listening/);
+    const shardUrl = await waitForUrl(shard, /shard pod listening/);
     const controller = start(['controller'], {
       POD_NAME: 'guildhall-controller-0',
       CONTROLLER_PORT: '0',
@@ -102,7 +97,7 @@ describe('metrics through a real Prometheus (real processes, simulator, real Red
       LEADER_RENEW_DEADLINE_MS: '2000',
       LEADER_RETRY_PERIOD_MS: '300',
     });
-    const controllerUrl = await listening(controller, /controller started/);
+    const controllerUrl = await waitForUrl(controller, /controller started/);
     const targets = { api: apiUrl, shard: shardUrl, controller: controllerUrl };
     prometheus = await PrometheusServer.start({ targets, scrapeIntervalSeconds: 1 });
     const prom = prometheus;

@@ -20,7 +20,7 @@ import { silentLogger } from '../../src/logging/logger.js';
 import { snowflakeTime } from '../../src/shard/normalize.js';
 import { type SimulatorHandle, createSimulator, startLoad } from '../../src/sim/index.js';
 import { eventIdForSnowflake } from '../../src/storage/index.js';
-import { runCli, spawnCli, waitForLine } from '../helpers/cli.js';
+import { runCli, spawnCli, waitForUrl } from '../helpers/cli.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { readEventTables } from '../helpers/sqlite.js';
 import { tempDir } from '../helpers/temp.js';
@@ -124,7 +124,7 @@ describe('reshard under load (real processes, simulator, real Redis, real SQLite
       POD_NAME: 'guildhall-api-0',
       SUPERADMIN_USER_IDS: OPERATOR,
     });
-    const apiUrl = (await waitForLine(api, /api listening/, 60_000)).match(/"url":"([^"]+)"/)![1]!;
+    const apiUrl = await waitForUrl(api, /api listening/);
     for (let i = 0; i < 2; i++) {
       start(`shard-${i}`, ['shard'], {
         POD_NAME: `guildhall-shard-${i}`,
